@@ -1,0 +1,163 @@
+/**
+ * Shared pieces of the benchmark runners (run.ts, scenario-run.ts): machine facts for every record, free ports,
+ * the servers under test as child processes, tables and the results file.
+ *
+ * Servers: `router` runs with the same command line as `npm start` (package.json: `node
+ * --max-semi-space-size=1 dist/src/main.js serve`) and PORT, LISTEN=127.0.0.1, WORKERS, DATA_DIR=<tmp>,
+ * LOG_LEVEL=warn, otherwise conf/default.json (validation, metrics and per-station discipline on);
+ * `router-nometrics` the same with METRICS=off; `floor` the raw uWS echo (floor-echo-server.ts); `ocpp-rpc` the
+ * peer baseline (ocpp-rpc-server.ts, RPCServer in strict mode).
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { cpus, hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+export const DIST = join(ROOT, 'dist');
+export const RESULTS = join(ROOT, 'bench', 'results', 'results.jsonl');
+
+/** router: default config; router-nometrics: METRICS=off; floor: raw uWS echo; ocpp-rpc: the peer library. */
+export type Target = 'router' | 'router-nometrics' | 'floor' | 'ocpp-rpc';
+export const TARGETS: readonly Target[] = ['router', 'router-nometrics', 'floor', 'ocpp-rpc'];
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+
+export function machine(): Record<string, unknown> {
+  let rev = 'unknown';
+  let dirty = false;
+  try {
+    rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+  } catch {
+    // Not a git checkout (e.g. a `git archive` snapshot): the caller says which revision it is.
+    rev = process.env.BENCH_GIT_REV ?? 'unknown';
+  }
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
+  return { gitRev: rev, gitDirty: dirty, node: process.version, cpuModel: model, cores: cpus().length, host: hostname(), date: new Date().toISOString() };
+}
+
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const probe = createServer();
+    probe.once('error', rej);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address !== null ? res(address.port) : rej(new Error('no port'))));
+    });
+  });
+}
+
+export function canConnect(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      res(true);
+    });
+    socket.once('error', () => res(false));
+  });
+}
+
+export interface Server {
+  target: Target;
+  pid: number;
+  port: number;
+  url: string;
+  logFile: string;
+  /** The router's DATA_DIR ('' for the baselines). */
+  dataDir: string;
+  /** True once the process has exited (a crash when the runner did not stop it). */
+  exited(): boolean;
+  stop(): Promise<void>;
+}
+
+export interface ServerOptions {
+  workers: number;
+  workDir: string;
+  cpuProfDir: string | null;
+  /** A fixed port (a restarted server comes back where the stations look for it); default: a free one. */
+  port?: number;
+  /** A data folder to reuse (restart); default: a new one under workDir. */
+  dataDir?: string;
+  /** Extra environment of the router (e.g. WEBHOOK_URL). */
+  env?: Record<string, string>;
+}
+
+export async function startServer(target: Target, options: ServerOptions): Promise<Server> {
+  const port = options.port ?? (await freePort());
+  const logFile = join(options.workDir, `${target}-${port}.log`);
+  const log = openSync(logFile, 'a');
+  let child: ChildProcess;
+  let dataDir = '';
+  if (target === 'router' || target === 'router-nometrics') {
+    dataDir = options.dataDir ?? mkdtempSync(join(options.workDir, 'data-'));
+    const execArgs = options.cpuProfDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir];
+    // The same command line as `npm start` (package.json), flags included.
+    child = spawn(process.execPath, [...execArgs, '--max-semi-space-size=1', join(DIST, 'src', 'main.js'), 'serve'], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: String(port), LISTEN: '127.0.0.1', WORKERS: String(options.workers), DATA_DIR: dataDir, LOG_LEVEL: 'warn', METRICS: target === 'router-nometrics' ? 'off' : 'on', ...options.env },
+      stdio: ['ignore', log, log],
+    });
+  } else {
+    const file = target === 'floor' ? 'floor-echo-server.js' : 'ocpp-rpc-server.js';
+    child = spawn(process.execPath, [join(DIST, 'bench', file)], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: String(port), LISTEN: '127.0.0.1' },
+      stdio: ['ignore', log, log],
+    });
+  }
+  closeSync(log);
+  let exited = false;
+  const exitPromise = new Promise<void>((r) => child.once('exit', () => {
+    exited = true;
+    r();
+  }));
+  const deadline = Date.now() + 30_000;
+  while (!(await canConnect(port))) {
+    if (exited) throw new Error(`${target} exited before listening; log: ${logFile}\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${target} not listening after 30 s; log: ${logFile}`);
+    }
+    await sleep(100);
+  }
+  return {
+    target,
+    dataDir,
+    exited: () => exited,
+    pid: child.pid!,
+    port,
+    url: `ws://127.0.0.1:${port}/ocpp/`,
+    logFile,
+    async stop() {
+      if (exited) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await exitPromise;
+      clearTimeout(timer);
+    },
+  };
+}
+
+
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  const line = (r: string[]): string => `| ${r.map((c, i) => c.padStart(widths[i]!)).join(' | ')} |`;
+  return [line(cells[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.slice(1).map(line)].join('\n');
+}
+
+
+/** Appends one record to bench/results/results.jsonl (unless `noSave`). */
+export function save(noSave: boolean, record: Record<string, unknown>): void {
+  if (noSave) return;
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  appendFileSync(RESULTS, `${JSON.stringify(record)}\n`);
+  process.stdout.write(`appended to ${RESULTS}\n`);
+}

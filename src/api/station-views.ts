@@ -1,0 +1,98 @@
+/**
+ * What the API shows of the station registry: the ocpp-cs ChargePointList shape (with extra fields), and
+ * the station list with filters and paging.
+ */
+import type { StationRecord } from '../control/station-registry.js';
+
+/**
+ * ocpp-cs `ChargePointList` item `{Identity, Address, Connection:{Socket, IP, Port}}` plus what ocpp-router
+ * knows. `Connection` is null for a disconnected station; `Socket` is the connection id; `Port` is null
+ * (the transport does not report the peer port).
+ */
+export function chargePointItem(r: StationRecord): Record<string, unknown> {
+  return {
+    Identity: r.identity,
+    Address: r.remoteAddress,
+    Connection: r.connected ? { Socket: r.connId, IP: r.remoteAddress, Port: null } : null,
+    Account: r.account,
+    Version: r.version,
+    Transport: r.transport,
+    Connected: r.connected,
+    ConnectedAt: r.connectedAt,
+    DisconnectedAt: r.disconnectedAt,
+    LastMessageAt: r.lastMessageAt,
+    BootNotification: r.boot?.payload ?? null,
+    BootStatus: r.boot?.status ?? null,
+    BootAt: r.boot?.at ?? null,
+    Connectors: r.connectors,
+  };
+}
+
+/** A station as `/api/v1/stations` shows it (times in epoch ms, as `serverTime`). */
+export function stationView(r: StationRecord): Record<string, unknown> {
+  return {
+    identity: r.identity,
+    account: r.account,
+    version: r.version,
+    transport: r.transport,
+    connected: r.connected,
+    remoteAddress: r.remoteAddress,
+    connectedAt: r.connectedAt,
+    disconnectedAt: r.disconnectedAt,
+    lastDisconnect: r.lastDisconnect,
+    lastMessageAt: r.lastMessageAt,
+    boot: r.boot,
+    connectors: r.connectors,
+    shard: r.shard,
+  };
+}
+
+export interface StationFilter {
+  connected?: boolean;
+  /** Some connector has this status (Available, Charging, Faulted …). */
+  status?: string;
+  version?: string;
+  transport?: string;
+  account?: string;
+}
+
+export function matches(r: StationRecord, f: StationFilter): boolean {
+  if (f.connected !== undefined && r.connected !== f.connected) return false;
+  if (f.version !== undefined && r.version !== f.version) return false;
+  if (f.transport !== undefined && r.transport !== f.transport) return false;
+  if (f.account !== undefined && r.account !== f.account) return false;
+  if (f.status !== undefined) {
+    let found = false;
+    for (const key in r.connectors) if (r.connectors[key]!.status === f.status) found = true;
+    if (!found) return false;
+  }
+  return true;
+}
+
+/** Reads a filter from query parameters or a JSON object; returns the problems instead when there are any. */
+export function readFilter(get: (name: string) => unknown): StationFilter | string[] {
+  const problems: string[] = [];
+  const filter: StationFilter = {};
+  const connected = get('connected');
+  if (connected !== undefined && connected !== null) {
+    if (connected === true || connected === 'true' || connected === '1') filter.connected = true;
+    else if (connected === false || connected === 'false' || connected === '0') filter.connected = false;
+    else problems.push('connected must be true or false');
+  }
+  for (const name of ['status', 'version', 'transport', 'account'] as const) {
+    const value = get(name);
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'string' || value === '') problems.push(`${name} must be a non-empty string`);
+    else filter[name] = value;
+  }
+  return problems.length > 0 ? problems : filter;
+}
+
+export function encodeCursor(identity: string): string {
+  return Buffer.from(identity, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): string | null {
+  if (!/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) return null;
+  return Buffer.from(cursor, 'base64url').toString('utf8');
+}

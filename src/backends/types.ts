@@ -1,0 +1,40 @@
+import type { OcppVersion } from '../protocol/versions.js';
+import type { RpcErrorCode } from '../protocol/rpc-error-codes.js';
+
+/** What a backend knows about the station that sent a CALL. */
+export interface StationContext {
+  identity: string;
+  account: string | null;
+  version: OcppVersion;
+  /** OCPP-J over WebSocket, or OCPP-S over SOAP (absent means 'ws'). */
+  readonly transport?: 'ws' | 'soap';
+}
+
+/** A CALL from a station, already validated against its request schema. */
+export interface InboundCall {
+  station: StationContext;
+  uniqueId: string;
+  action: string;
+  payload: Record<string, unknown>;
+}
+
+export type BackendReply =
+  | { kind: 'result'; payload: Record<string, unknown> }
+  | { kind: 'error'; code: RpcErrorCode; description: string; details?: Record<string, unknown> };
+
+/**
+ * A backend answers station CALLs. It may answer synchronously (the responder does, to keep the frame
+ * path free of promises) or with a promise. The router validates the reply against the response schema.
+ */
+export interface Backend {
+  readonly name: string;
+  handleCall(call: InboundCall): BackendReply | Promise<BackendReply>;
+  /** Finish in-flight work; called on graceful stop. */
+  close?(): Promise<void>;
+}
+
+/** Transaction ids unique across restarts; allocated in blocks by the control plane. */
+export interface TransactionIdSource {
+  /** The next id (synchronous: blocks are prefetched). */
+  next(): number;
+}

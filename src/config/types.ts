@@ -1,0 +1,139 @@
+import type { OcppVersion } from '../protocol/versions.js';
+
+/**
+ * The validated, frozen configuration. The JSON Schema in `schema.ts` is the source of the defaults and
+ * descriptions; this type mirrors it. Units are in the names.
+ */
+export interface Config {
+  server: {
+    /** Address to listen on (env LISTEN). */
+    listen: string;
+    /** TCP port for WebSocket and HTTP (env PORT). 0 picks a free port once, in the main thread. */
+    port: number;
+    /** Shard threads; 0 means os.availableParallelism() (env WORKERS). */
+    workers: number;
+    /** Deadline for a graceful stop (QUIT/TERM): in-flight work gets this long before stations are closed. */
+    shutdownTimeoutMs: number;
+  };
+  ocpp: {
+    /** URL path prefix of the WebSocket endpoint: `<path>/[account/]identity`. */
+    path: string;
+    /** Subprotocols accepted, in server preference order. */
+    subprotocols: OcppVersion[];
+    /** Version assumed for a client that offers no subprotocol; null refuses such clients. */
+    defaultVersion: OcppVersion | null;
+    /** Longest accepted identity, in characters, after percent-decoding. */
+    maxIdentityLength: number;
+    /** Largest accepted text frame in bytes; larger frames close the socket with 1009. */
+    maxFrameBytes: number;
+    /** Bad frames in a row after which the socket is closed with 1008. */
+    maxBadMessagesInRow: number;
+    /** Station CALLs waiting behind the one being handled, per station; overflow closes the socket (1008). */
+    inboundQueueMax: number;
+    /** Central-system CALLs waiting behind the one in flight, per station. */
+    outboundQueueMax: number;
+    /** Time a station gets to answer a central-system CALL. */
+    callTimeoutMs: number;
+    /** Server WebSocket ping interval; a peer that stays silent for twice this is dropped. 0 disables. */
+    pingIntervalS: number;
+    /** Answer CALLs other than BootNotification with SecurityError while the station's boot is Rejected. */
+    rejectCallsBeforeAccepted: boolean;
+    /** Named tolerances for known vendor quirks, all off by default. */
+    quirks: {
+      /** Accept date-time values without a time zone designator (read as UTC). */
+      dateTimeWithoutTimezone: boolean;
+      /** Accept (and drop) properties the schema does not define, instead of answering FormatViolation. */
+      ignoreAdditionalProperties: boolean;
+    };
+  };
+  security: {
+    basicAuth: {
+      /** Require HTTP Basic auth (security profile 1) before the upgrade. */
+      enable: boolean;
+      /** identity → password hash (`scrypt$…`, made by `ocpp-router hash-password`). */
+      passwords: Record<string, string>;
+      /** Optional file with more `identity:hash` lines, read at start and on HUP. */
+      file: string | null;
+    };
+  };
+  admission: {
+    /** Most stations connected at once over all shards; over it the upgrade gets 503. 0 = unlimited. */
+    maxStations: number;
+    /** Upgrades accepted per second over all shards (split evenly between shards). 0 = unlimited. */
+    acceptRatePerS: number;
+    /** Burst allowance of the accept-rate limiter, in upgrades. */
+    acceptBurst: number;
+    /** Retry-After seconds sent with a 503. */
+    retryAfterS: number;
+  };
+  responder: {
+    /** Status returned to BootNotification. */
+    bootStatus: 'Accepted' | 'Pending' | 'Rejected';
+    /** Heartbeat interval returned to BootNotification, in seconds. */
+    heartbeatIntervalS: number;
+    authorize: {
+      /** `acceptAll` or `list` (only the id tags in `idTags` are accepted). */
+      policy: 'acceptAll' | 'list';
+      idTags: string[];
+    };
+    dataTransfer: {
+      /** Status returned to DataTransfer. */
+      status: 'Accepted' | 'Rejected' | 'UnknownMessageId' | 'UnknownVendorId';
+    };
+  };
+  /** REST command API, Swagger UI and live-log access (src/api/). */
+  api: {
+    /** Default time a station gets to answer an API command. */
+    commandTimeoutMs: number;
+    /** Serve /api.yaml and Swagger UI at /docs/. */
+    docs: boolean;
+    auth: {
+      mode: 'off' | 'basic' | 'bearer';
+      /** user → scrypt password hash (basic). */
+      users: Record<string, string>;
+      /** Accepted bearer tokens (bearer). */
+      tokens: string[];
+    };
+    cors: {
+      /** Allowed origins, or '*'; empty: no CORS headers. */
+      origins: string[];
+      maxAgeS: number;
+    };
+    bulk: {
+      concurrency: number;
+      maxStations: number;
+    };
+    results: {
+      ttlS: number;
+      max: number;
+    };
+  };
+  metrics: {
+    /** Record per-message metrics and serve `/metrics` (off: only event counters; /metrics answers 404). */
+    enable: boolean;
+  };
+  /** Webhook backend (src/backends/webhook/, docs/webhook.md). */
+  webhook: {
+    /** null: on when `url` is set (see webhookEnabled()). */
+    enable: boolean | null;
+    url: string | null;
+    authorization: 'Off' | 'Basic' | 'Bearer';
+    username: string;
+    password: string;
+    token: string;
+    timeoutMs: number;
+    contentType: 'json' | 'msgpack';
+    onFailure: 'error' | 'responder';
+    pool: { connections: number; keepAliveTimeoutMs: number };
+    batch: { maxSize: number; maxDelayMs: number };
+    retry: { initialDelayMs: number; maxDelayMs: number; maxAttempts: number };
+    spool: { maxBytes: number; segmentBytes: number; fsync: boolean };
+    events: { enable: boolean; url: string | null };
+    signature: { secret: string | null };
+  };
+  /** Folder for state that survives restarts (transaction id sequence, station registry). */
+  dataDir: string;
+  log: {
+    level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  };
+}

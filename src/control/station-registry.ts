@@ -1,0 +1,230 @@
+/**
+ * The station registry in the control plane: every station seen, connected or not, with what operators
+ * ask about (identity, account, version, remote address, connected since, last boot, connector statuses,
+ * last message time) and which shard holds it. Persisted to `<dataDir>/stations.json` so the list
+ * survives restarts.
+ */
+import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ConnectorStatus } from './messages.js';
+import type { OcppVersion } from '../protocol/versions.js';
+
+export interface StationRecord {
+  identity: string;
+  account: string | null;
+  version: OcppVersion;
+  /** 'ws' (OCPP-J) or 'soap' (OCPP-S: no socket; `callbackUrl` is its ChargePointService). */
+  transport: 'ws' | 'soap';
+  /** OCPP-S only: the station's ChargePointService address (WS-A From, else ReplyTo). */
+  callbackUrl?: string | null;
+  connected: boolean;
+  remoteAddress: string;
+  connectedAt: number | null;
+  disconnectedAt: number | null;
+  lastDisconnect: { code: number; reason: string } | null;
+  lastMessageAt: number | null;
+  boot: { payload: Record<string, unknown>; status: string; at: number } | null;
+  connectors: Record<string, ConnectorStatus>;
+  /** Where the live connection is; null when disconnected. */
+  shard: number | null;
+  connId: number | null;
+}
+
+const FILE = 'stations.json';
+const FORMAT = 'ocpp-router/stations@1';
+
+/** A station seen for the first time, connected now. */
+function newRecord(e: { identity: string; account: string | null; version: OcppVersion; transport: StationRecord['transport']; remoteAddress: string; at: number; shard: number | null; connId: number }): StationRecord {
+  return {
+    identity: e.identity,
+    account: e.account,
+    version: e.version,
+    transport: e.transport,
+    connected: true,
+    remoteAddress: e.remoteAddress,
+    connectedAt: e.at,
+    disconnectedAt: null,
+    lastDisconnect: null,
+    lastMessageAt: e.at,
+    boot: null,
+    connectors: {},
+    shard: e.shard,
+    connId: e.connId,
+  };
+}
+
+export class StationRegistry {
+  #stations = new Map<string, StationRecord>();
+  #dirty = false;
+  #path: string | null = null;
+
+  get size(): number {
+    return this.#stations.size;
+  }
+
+  get(identity: string): StationRecord | undefined {
+    return this.#stations.get(identity);
+  }
+
+  all(): IterableIterator<StationRecord> {
+    return this.#stations.values();
+  }
+
+  connectedCount(): number {
+    let n = 0;
+    for (const s of this.#stations.values()) if (s.connected) n++;
+    return n;
+  }
+
+  /**
+   * A station connected on `shard`. Returns the connection it replaces (newest wins) when the identity
+   * was connected elsewhere.
+   */
+  connected(e: { identity: string; account: string | null; version: OcppVersion; remoteAddress: string; connId: number; at: number }, shard: number): { shard: number; connId: number } | null {
+    const record = this.#stations.get(e.identity);
+    let replaced: { shard: number; connId: number } | null = null;
+    if (record === undefined) {
+      this.#stations.set(e.identity, newRecord({ identity: e.identity, account: e.account, version: e.version, transport: 'ws', remoteAddress: e.remoteAddress, at: e.at, shard, connId: e.connId }));
+    } else {
+      if (record.connected && record.shard !== null && record.connId !== null && record.connId !== e.connId) {
+        replaced = { shard: record.shard, connId: record.connId };
+      }
+      Object.assign(record, { account: e.account, version: e.version, transport: 'ws', remoteAddress: e.remoteAddress, connected: true, connectedAt: e.at, lastMessageAt: e.at, shard, connId: e.connId });
+    }
+    this.#dirty = true;
+    return replaced;
+  }
+
+  /** Returns false when the event is about a connection that was already replaced. */
+  disconnected(e: { identity: string; connId: number; code: number; reason: string; at: number }): boolean {
+    const record = this.#stations.get(e.identity);
+    if (record === undefined || record.connId !== e.connId) return false;
+    Object.assign(record, { connected: false, disconnectedAt: e.at, lastDisconnect: { code: e.code, reason: e.reason }, shard: null, connId: null });
+    this.#dirty = true;
+    return true;
+  }
+
+  /** Every station of a shard that died. */
+  shardLost(shard: number, at: number): StationRecord[] {
+    const lost: StationRecord[] = [];
+    for (const record of this.#stations.values()) {
+      if (record.shard === shard && record.connected) {
+        Object.assign(record, { connected: false, disconnectedAt: at, lastDisconnect: { code: 1006, reason: 'shard restarted' }, shard: null, connId: null });
+        lost.push(record);
+      }
+    }
+    if (lost.length > 0) this.#dirty = true;
+    return lost;
+  }
+
+  boot(identity: string, connId: number, payload: Record<string, unknown>, status: string, at: number): void {
+    const record = this.#stations.get(identity);
+    if (record === undefined || record.connId !== connId) return;
+    record.boot = { payload, status, at };
+    this.#dirty = true;
+  }
+
+  status(identity: string, connId: number, status: ConnectorStatus): void {
+    const record = this.#stations.get(identity);
+    if (record === undefined || record.connId !== connId) return;
+    record.connectors[status.connector] = status;
+    this.#dirty = true;
+  }
+
+  seen(entries: Array<[string, number]>): void {
+    for (const [identity, at] of entries) {
+      const record = this.#stations.get(identity);
+      if (record !== undefined && (record.lastMessageAt === null || at > record.lastMessageAt)) record.lastMessageAt = at;
+    }
+    // lastMessageAt alone does not make the file dirty: it is saved with the next real change or at stop.
+  }
+
+  // --- OCPP-S (SOAP) stations: no socket, so no shard; "connected" while they talk (see soapExpire) ---
+
+  /** A SOAP station talked to a shard (first request there, or a new version or address). */
+  soapStation(e: { identity: string; version: string; callbackUrl: string | null; remoteAddress: string; at: number }): void {
+    const record = this.#stations.get(e.identity);
+    // The registry stores the version as the sessions carry it; OCPP-S adds 'ocpp1.5'.
+    const version = e.version as OcppVersion;
+    if (record === undefined) {
+      this.#stations.set(e.identity, { ...newRecord({ identity: e.identity, account: null, version, transport: 'soap', remoteAddress: e.remoteAddress, at: e.at, shard: null, connId: 0 }), callbackUrl: e.callbackUrl });
+    } else {
+      const wasConnected = record.connected && record.transport === 'soap';
+      Object.assign(record, {
+        version,
+        transport: 'soap',
+        callbackUrl: e.callbackUrl ?? record.callbackUrl ?? null,
+        remoteAddress: e.remoteAddress,
+        connected: true,
+        connectedAt: wasConnected ? record.connectedAt : e.at,
+        lastMessageAt: e.at,
+        shard: null,
+        connId: 0,
+      });
+    }
+    this.#dirty = true;
+  }
+
+  /** Last-request times of SOAP stations; a station that had gone quiet is present again. */
+  soapSeen(entries: Array<[string, number]>): void {
+    for (const [identity, at] of entries) {
+      const record = this.#stations.get(identity);
+      if (record === undefined || record.transport !== 'soap') continue;
+      if (record.lastMessageAt === null || at > record.lastMessageAt) record.lastMessageAt = at;
+      if (!record.connected) {
+        Object.assign(record, { connected: true, connectedAt: at, connId: 0 });
+        this.#dirty = true;
+      }
+    }
+  }
+
+  /** SOAP stations silent for longer than `maxSilenceMs` are no longer counted as connected. */
+  soapExpire(now: number, maxSilenceMs: number): number {
+    let n = 0;
+    for (const record of this.#stations.values()) {
+      if (record.transport !== 'soap' || !record.connected) continue;
+      if ((record.lastMessageAt ?? 0) < now - maxSilenceMs) {
+        Object.assign(record, { connected: false, disconnectedAt: now, lastDisconnect: { code: 0, reason: 'OCPP-S station silent' } });
+        n++;
+      }
+    }
+    if (n > 0) this.#dirty = true;
+    return n;
+  }
+
+  /** Connected SOAP stations by version (metrics). */
+  soapConnected(): Map<string, number> {
+    const out = new Map<string, number>([['ocpp1.5', 0], ['ocpp1.6', 0]]);
+    for (const r of this.#stations.values()) if (r.transport === 'soap' && r.connected) out.set(r.version, (out.get(r.version) ?? 0) + 1);
+    return out;
+  }
+
+  // --- persistence ---
+
+  async load(dataDir: string): Promise<void> {
+    this.#path = join(dataDir, FILE);
+    await mkdir(dataDir, { recursive: true });
+    let text: string;
+    try {
+      text = await readFile(this.#path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    const data = JSON.parse(text) as { format?: string; stations?: StationRecord[] };
+    if (data.format !== FORMAT || !Array.isArray(data.stations)) throw new Error(`${this.#path}: not a ${FORMAT} file`);
+    for (const s of data.stations) {
+      // Whatever was connected at the last stop is not connected now.
+      this.#stations.set(s.identity, { ...s, connected: false, shard: null, connId: s.transport === 'soap' ? 0 : null });
+    }
+  }
+
+  /** Writes the registry if it changed (atomically: temp file + rename). */
+  async save(force = false): Promise<void> {
+    if (this.#path === null || (!this.#dirty && !force)) return;
+    this.#dirty = false;
+    const tmp = `${this.#path}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify({ format: FORMAT, savedAt: new Date().toISOString(), stations: [...this.#stations.values()] }));
+    await rename(tmp, this.#path);
+  }
+}

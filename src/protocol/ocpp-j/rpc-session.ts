@@ -1,0 +1,441 @@
+import { MessageType, MESSAGE_TYPE_NAMES, type OcppVersion } from '../versions.js';
+import { RpcErrorCode, canonicalErrorCode, wireErrorCode } from '../rpc-error-codes.js';
+import type { ActionValidators, ValidationIssue } from '../validation/types.js';
+import type { Backend, BackendReply, StationContext } from '../../backends/types.js';
+import { RouterError, ErrorCode } from '../../errors.js';
+import {
+  parseFrame,
+  isBadFrame,
+  BadFrameKind,
+  serializeCall,
+  serializeCallResult,
+  serializeCallError,
+  type BadFrame,
+  type CallFrame,
+  type Payload,
+} from './frames.js';
+import { CloseCode } from './close-codes.js';
+
+/** How a session talks to its socket; the only transport dependency. */
+export interface SessionTransport {
+  /** Sends a text frame; false when the socket is gone. */
+  send(text: string): boolean;
+  close(code: number, reason: string): void;
+}
+
+export type Direction = 'in' | 'out';
+
+/** Shard-wide observer of session events: registry updates, metrics, live log. Never per-session. */
+export interface SessionHooks {
+  /** A well-formed frame, after parsing (in) or before sending (out). */
+  frame?(session: RpcSession, direction: Direction, messageType: number, id: string, action: string | null, payload: unknown): void;
+  badFrame?(session: RpcSession, frame: BadFrame): void;
+  /** An inbound CALL was rejected before reaching the backend (unknown action, schema, boot state). */
+  callRejected?(session: RpcSession, action: string, code: RpcErrorCode, reason: 'unknownAction' | 'notSupported' | 'validation' | 'security'): void;
+  /** The backend's reply did not validate against the response schema. */
+  invalidReply?(session: RpcSession, action: string, issues: ValidationIssue[]): void;
+  /** An inbound CALL was answered; handlingMs from receipt to reply sent (performance.now() clock). */
+  callHandled?(session: RpcSession, action: string, ok: boolean, handlingMs: number): void;
+  /** A CALL this station answered (CALLRESULT) — BootNotification, StatusNotification etc. */
+  stationCallCompleted?(session: RpcSession, action: string, request: Payload, reply: BackendReply): void;
+  /** Outbound call outcomes. */
+  outboundDone?(session: RpcSession, action: string, outcome: 'result' | 'error' | 'timeout' | 'invalid' | 'aborted', roundTripMs: number): void;
+  /** A CALLRESULT/CALLERROR with an id we are not waiting for: late (after timeout) or unknown. */
+  strayResult?(session: RpcSession, kind: 'late' | 'unknown'): void;
+  closedForPolicy?(session: RpcSession, reason: 'badMessages' | 'inboundQueueFull'): void;
+}
+
+export interface SessionOptions {
+  inboundQueueMax: number;
+  outboundQueueMax: number;
+  callTimeoutMs: number;
+  maxBadMessagesInRow: number;
+  rejectCallsBeforeAccepted: boolean;
+}
+
+/** Everything sessions of one shard share; one object per shard keeps each session small. */
+export interface SessionContext {
+  options: SessionOptions;
+  backend: Backend;
+  lookup(version: OcppVersion, action: string): ActionValidators | undefined;
+  hooks: SessionHooks;
+  /** Unique message ids for outgoing CALLs (unique beyond one WebSocket: 2.1 Part 4 §4.1.4). */
+  nextMessageId(): string;
+}
+
+interface OutboundCall {
+  id: string;
+  action: string;
+  payload: Payload;
+  timeoutMs: number;
+  resolve(payload: Payload): void;
+  reject(error: RouterError): void;
+  timer: NodeJS.Timeout | null;
+  /** performance.now() when sent; 0 while queued. */
+  sentAt: number;
+}
+
+/** Ids of calls that timed out recently, to tell a late CALLRESULT from an unknown one. */
+const LATE_MEMORY = 8;
+
+export type BootState = 'unknown' | 'Accepted' | 'Pending' | 'Rejected';
+
+/**
+ * One station's OCPP-J RPC state: incoming CALLs one at a time in arrival order (queued, bounded),
+ * outgoing CALLs one in flight with a bounded queue and a timeout (OCPP-J 1.6 §4.1.1 and errata §3.5;
+ * 2.0.1 Part 4 §4.1.1).
+ */
+export class RpcSession implements StationContext {
+  readonly identity: string;
+  readonly account: string | null;
+  readonly version: OcppVersion;
+  readonly connId: number;
+  readonly connectedAt: number;
+  lastSeenAt: number;
+  bootState: BootState = 'unknown';
+  /** Opaque slot for the shard (e.g. remote address); not used by the session. */
+  remoteAddress: string;
+
+  #ctx: SessionContext;
+  #transport: SessionTransport;
+  #closed = false;
+  #badInRow = 0;
+  #busy = false;
+  #inQueue: CallFrame[] | null = null;
+  #inFlight: OutboundCall | null = null;
+  #outQueue: OutboundCall[] | null = null;
+  #late: string[] | null = null;
+  #callReceivedAt = 0;
+
+  constructor(
+    ctx: SessionContext,
+    transport: SessionTransport,
+    station: { identity: string; account: string | null; version: OcppVersion; connId: number; remoteAddress: string },
+  ) {
+    this.#ctx = ctx;
+    this.#transport = transport;
+    this.identity = station.identity;
+    this.account = station.account;
+    this.version = station.version;
+    this.connId = station.connId;
+    this.remoteAddress = station.remoteAddress;
+    this.connectedAt = this.lastSeenAt = Date.now();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** A getter, not a field: no per-session memory; the SOAP session overrides it. */
+  get transport(): 'ws' | 'soap' {
+    return 'ws';
+  }
+
+  /** True while an inbound CALL is being handled or queued, or an outbound CALL is in flight. */
+  get busy(): boolean {
+    return this.#busy || this.#inFlight !== null || (this.#outQueue?.length ?? 0) > 0;
+  }
+
+  get outboundInFlight(): boolean {
+    return this.#inFlight !== null;
+  }
+
+  get pendingOutbound(): number {
+    return (this.#inFlight ? 1 : 0) + (this.#outQueue?.length ?? 0);
+  }
+
+  /** Handles one text frame from the station. */
+  receive(text: string): void {
+    if (this.#closed) return;
+    this.lastSeenAt = Date.now();
+    const frame = parseFrame(text, this.version);
+    if (isBadFrame(frame)) {
+      this.#onBadFrame(frame);
+      return;
+    }
+    this.#badInRow = 0;
+    const hooks = this.#ctx.hooks;
+    switch (frame.type) {
+      case MessageType.CALL:
+      case MessageType.SEND:
+        hooks.frame?.(this, 'in', frame.type, frame.id, frame.action, frame.payload);
+        if (this.#busy) this.#enqueue(frame);
+        else this.#handleCall(frame);
+        return;
+      case MessageType.CALLRESULT:
+        hooks.frame?.(this, 'in', frame.type, frame.id, this.#inFlight?.id === frame.id ? this.#inFlight.action : null, frame.payload);
+        this.#onResult(frame.id, frame.payload);
+        return;
+      case MessageType.CALLERROR:
+        hooks.frame?.(this, 'in', frame.type, frame.id, this.#inFlight?.id === frame.id ? this.#inFlight.action : null, frame);
+        this.#onError(frame.id, frame.code, frame.description, frame.details);
+        return;
+      case MessageType.CALLRESULTERROR:
+        // 2.1 Part 4 §4.2.4: the station says our CALLRESULT was bad. Nothing to retry; it is observed.
+        hooks.frame?.(this, 'in', frame.type, frame.id, null, frame);
+        return;
+    }
+  }
+
+  /** Counts a frame the transport rejected before parsing (binary, oversized) toward the bad-in-a-row limit. */
+  noteTransportViolation(): boolean {
+    return ++this.#badInRow >= this.#ctx.options.maxBadMessagesInRow;
+  }
+
+  #onBadFrame(frame: BadFrame): void {
+    this.#ctx.hooks.badFrame?.(this, frame);
+    if (frame.code !== null) {
+      const type = frame.messageType;
+      // A type this version does not define (5 in 2.0.1) is not an answer: it gets MessageTypeNotSupported below.
+      const isAnswer = frame.kind !== BadFrameKind.unsupportedMessageType &&
+        (type === MessageType.CALLRESULT || type === MessageType.CALLERROR || type === MessageType.CALLRESULTERROR);
+      if (isAnswer) {
+        // An answer to an answer is not allowed, except that 2.1 answers a broken CALLRESULT with
+        // CALLRESULTERROR (2.1 Part 4 §4.2.4).
+        if (type === MessageType.CALLRESULT && this.version === 'ocpp2.1') {
+          this.#send(serializeCallError(this.version, frame.id, frame.code, frame.message, {}, MessageType.CALLRESULTERROR), MessageType.CALLRESULTERROR, frame.id, null, null);
+        }
+      } else if (type !== MessageType.SEND || frame.kind === BadFrameKind.unsupportedMessageType) {
+        this.#sendError(frame.id, frame.code, frame.message, {}, null);
+      }
+    }
+    if (++this.#badInRow >= this.#ctx.options.maxBadMessagesInRow) {
+      this.#ctx.hooks.closedForPolicy?.(this, 'badMessages');
+      this.close(CloseCode.POLICY_VIOLATION, `${this.#badInRow} bad messages in a row`);
+    }
+  }
+
+  #enqueue(frame: CallFrame): void {
+    const queue = (this.#inQueue ??= []);
+    if (queue.length >= this.#ctx.options.inboundQueueMax) {
+      // The station broke the one-CALL-at-a-time rule far beyond reason. Closing loses nothing: every
+      // queued CALL is unanswered, so the station sends it again after reconnecting.
+      this.#ctx.hooks.closedForPolicy?.(this, 'inboundQueueFull');
+      this.close(CloseCode.POLICY_VIOLATION, 'too many CALLs waiting for an answer');
+      return;
+    }
+    queue.push(frame);
+  }
+
+  #handleCall(frame: CallFrame): void {
+    this.#busy = true;
+    this.#callReceivedAt = performance.now();
+    const validators = this.#ctx.lookup(this.version, frame.action);
+    const isSend = frame.type === MessageType.SEND;
+    if (validators === undefined) {
+      this.#reject(frame, RpcErrorCode.NotImplemented, `action ${frame.action} is not known in ${this.version}`, 'unknownAction');
+      return;
+    }
+    if (validators.initiator === 'central' || (isSend !== (validators.response === undefined))) {
+      this.#reject(frame, RpcErrorCode.NotSupported, `${frame.action} is not sent by a charging station as ${isSend ? 'SEND' : 'CALL'}`, 'notSupported');
+      return;
+    }
+    if (this.bootState === 'Rejected' && this.#ctx.options.rejectCallsBeforeAccepted && frame.action !== 'BootNotification') {
+      // OCPP-J 1.6 errata §3.10; 2.0.1 B03.FR.xx: only BootNotification until accepted.
+      this.#reject(frame, RpcErrorCode.SecurityError, 'BootNotification was not accepted', 'security');
+      return;
+    }
+    const check = validators.request(frame.payload);
+    if (!check.ok) {
+      const first = check.issues[0]!;
+      this.#reject(frame, first.code, first.message, 'validation', { issues: check.issues.slice(0, 8).map((i) => ({ path: i.path, keyword: i.keyword })) });
+      return;
+    }
+    let reply: BackendReply | Promise<BackendReply>;
+    try {
+      reply = this.#ctx.backend.handleCall({ station: this, uniqueId: frame.id, action: frame.action, payload: frame.payload });
+    } catch (error) {
+      reply = backendFailure(error);
+    }
+    if (reply instanceof Promise) {
+      reply.then(
+        (r) => this.#complete(frame, validators, r),
+        (error) => this.#complete(frame, validators, backendFailure(error)),
+      );
+    } else {
+      this.#complete(frame, validators, reply);
+    }
+  }
+
+  #reject(frame: CallFrame, code: RpcErrorCode, description: string, reason: 'unknownAction' | 'notSupported' | 'validation' | 'security', details: Payload = {}): void {
+    this.#ctx.hooks.callRejected?.(this, frame.action, code, reason);
+    if (frame.type === MessageType.CALL) this.#sendError(frame.id, code, description, details, frame.action);
+    this.#finishCall(frame.action, false);
+  }
+
+  #complete(frame: CallFrame, validators: ActionValidators, reply: BackendReply): void {
+    if (this.#closed) return;
+    if (frame.type === MessageType.SEND) {
+      // 2.1 SEND gets no answer whatever the backend says.
+      this.#finishCall(frame.action, reply.kind === 'result');
+      return;
+    }
+    if (reply.kind === 'result') {
+      const check = validators.response!(reply.payload);
+      if (!check.ok) {
+        // Never put an invalid frame on the wire: the station gets InternalError, the operator a hook.
+        this.#ctx.hooks.invalidReply?.(this, frame.action, check.issues);
+        this.#sendError(frame.id, RpcErrorCode.InternalError, 'the central system produced an invalid response', {}, frame.action);
+        this.#finishCall(frame.action, false);
+        return;
+      }
+      if (frame.action === 'BootNotification') this.bootState = (reply.payload.status as BootState) ?? 'unknown';
+      this.#ctx.hooks.stationCallCompleted?.(this, frame.action, frame.payload, reply);
+      this.#send(serializeCallResult(frame.id, reply.payload), MessageType.CALLRESULT, frame.id, frame.action, reply.payload);
+      this.#finishCall(frame.action, true);
+    } else {
+      this.#sendError(frame.id, reply.code, reply.description, reply.details ?? {}, frame.action);
+      this.#finishCall(frame.action, false);
+    }
+  }
+
+  #finishCall(action: string, ok: boolean): void {
+    this.#ctx.hooks.callHandled?.(this, action, ok, performance.now() - this.#callReceivedAt);
+    if (this.#closed || this.#inQueue === null || this.#inQueue.length === 0) {
+      this.#busy = false;
+      return;
+    }
+    // Stay busy so a frame arriving meanwhile queues behind; run the next CALL once this stack unwinds
+    // (arrival order, no recursion however long the queue).
+    queueMicrotask(() => this.#runNext());
+  }
+
+  #runNext(): void {
+    const next = this.#inQueue?.shift();
+    if (next === undefined || this.#closed) {
+      this.#busy = false;
+      return;
+    }
+    this.#handleCall(next);
+  }
+
+  #sendError(id: string, code: RpcErrorCode, description: string, details: Payload, action: string | null): void {
+    // Observers see the frame as it goes on the wire: the version's spelling of the code.
+    this.#send(serializeCallError(this.version, id, code, description, details), MessageType.CALLERROR, id, action, { code: wireErrorCode(this.version, code), description, details });
+  }
+
+  #send(text: string, type: number, id: string, action: string | null, payload: unknown): boolean {
+    if (this.#closed) return false;
+    this.#ctx.hooks.frame?.(this, 'out', type, id, action, payload);
+    return this.#transport.send(text);
+  }
+
+  // --- outgoing CALLs (central system → station) ---
+
+  /**
+   * Sends a CALL to the station and resolves with its CALLRESULT payload. The request payload is
+   * validated against the version's request schema first; the answer against the response schema.
+   */
+  call(action: string, payload: Payload, timeoutMs = this.#ctx.options.callTimeoutMs): Promise<Payload> {
+    if (this.#closed) return Promise.reject(new RouterError(ErrorCode.STATION_NOT_CONNECTED, `${this.identity} is not connected`));
+    const validators = this.#ctx.lookup(this.version, action);
+    if (validators === undefined) {
+      return Promise.reject(new RouterError(ErrorCode.UNKNOWN_ACTION, `action ${action} is not known in ${this.version}`));
+    }
+    if (validators.initiator === 'station' || validators.response === undefined) {
+      return Promise.reject(new RouterError(ErrorCode.UNKNOWN_ACTION, `${action} is not sent by a central system in ${this.version}`));
+    }
+    const check = validators.request(payload);
+    if (!check.ok) {
+      return Promise.reject(new RouterError(ErrorCode.PAYLOAD_INVALID, `${action} payload is invalid: ${check.issues[0]!.message}`, { details: { issues: check.issues } }));
+    }
+    if (this.#inFlight !== null && (this.#outQueue?.length ?? 0) >= this.#ctx.options.outboundQueueMax) {
+      return Promise.reject(new RouterError(ErrorCode.CALL_QUEUE_FULL, `${this.identity} has ${this.#ctx.options.outboundQueueMax} calls queued`));
+    }
+    return new Promise<Payload>((resolve, reject) => {
+      const call: OutboundCall = { id: '', action, payload, timeoutMs, resolve, reject, timer: null, sentAt: 0 };
+      if (this.#inFlight === null) this.#dispatch(call);
+      else (this.#outQueue ??= []).push(call);
+    });
+  }
+
+  #dispatch(call: OutboundCall): void {
+    call.id = this.#ctx.nextMessageId();
+    call.sentAt = performance.now();
+    this.#inFlight = call;
+    call.timer = setTimeout(() => this.#onTimeout(call), call.timeoutMs);
+    if (!this.#send(serializeCall(call.id, call.action, call.payload), MessageType.CALL, call.id, call.action, call.payload)) {
+      this.#settle(call, 'aborted', new RouterError(ErrorCode.STATION_NOT_CONNECTED, `${this.identity} is not connected`));
+    }
+  }
+
+  #onTimeout(call: OutboundCall): void {
+    if (this.#inFlight !== call) return;
+    const late = (this.#late ??= []);
+    late.push(call.id);
+    if (late.length > LATE_MEMORY) late.shift();
+    this.#settle(call, 'timeout', new RouterError(ErrorCode.CALL_TIMEOUT, `${this.identity} did not answer ${call.action} within ${call.timeoutMs} ms`));
+  }
+
+  #onResult(id: string, payload: Payload): void {
+    const call = this.#inFlight;
+    if (call === null || call.id !== id) {
+      this.#ctx.hooks.strayResult?.(this, this.#late?.includes(id) ? 'late' : 'unknown');
+      return;
+    }
+    const check = this.#ctx.lookup(this.version, call.action)!.response!(payload);
+    if (!check.ok) {
+      if (this.version === 'ocpp2.1') {
+        const first = check.issues[0]!;
+        this.#send(serializeCallError(this.version, id, first.code, first.message, {}, MessageType.CALLRESULTERROR), MessageType.CALLRESULTERROR, id, call.action, null);
+      }
+      this.#settle(call, 'invalid', new RouterError(ErrorCode.PAYLOAD_INVALID, `${this.identity} answered ${call.action} with an invalid payload: ${check.issues[0]!.message}`, { details: { issues: check.issues, payload } }));
+      return;
+    }
+    this.#settle(call, 'result', payload);
+  }
+
+  #onError(id: string, code: string, description: string, details: Payload): void {
+    const call = this.#inFlight;
+    if (call === null || call.id !== id) {
+      this.#ctx.hooks.strayResult?.(this, this.#late?.includes(id) ? 'late' : 'unknown');
+      return;
+    }
+    const canonical = canonicalErrorCode(this.version, code);
+    this.#settle(call, 'error', new RouterError(ErrorCode.CALL_ERROR, `${this.identity} answered ${call.action} with ${code}: ${description}`, {
+      details: { errorCode: code, canonicalCode: canonical ?? null, errorDescription: description, errorDetails: details },
+    }));
+  }
+
+  #settle(call: OutboundCall, outcome: 'result' | 'error' | 'timeout' | 'invalid' | 'aborted', value: Payload | RouterError): void {
+    if (call.timer !== null) clearTimeout(call.timer);
+    this.#inFlight = null;
+    this.#ctx.hooks.outboundDone?.(this, call.action, outcome, call.sentAt === 0 ? 0 : performance.now() - call.sentAt);
+    if (value instanceof RouterError) call.reject(value);
+    else call.resolve(value);
+    const next = this.#outQueue?.shift();
+    if (next !== undefined && !this.#closed) this.#dispatch(next);
+  }
+
+  /** Closes the socket (the transport reports back through `onClosed`). */
+  close(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#transport.close(code, reason);
+    this.onClosed();
+  }
+
+  /** The socket is gone: fail pending outbound calls; drop queued inbound ones (unanswered, so the station resends). */
+  onClosed(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#inQueue = null;
+    const error = new RouterError(ErrorCode.STATION_NOT_CONNECTED, `${this.identity} disconnected`);
+    const inFlight = this.#inFlight;
+    const queued = this.#outQueue ?? [];
+    this.#inFlight = null;
+    this.#outQueue = null;
+    if (inFlight) {
+      if (inFlight.timer !== null) clearTimeout(inFlight.timer);
+      this.#ctx.hooks.outboundDone?.(this, inFlight.action, 'aborted', performance.now() - inFlight.sentAt);
+      inFlight.reject(error);
+    }
+    for (const call of queued) call.reject(error);
+  }
+}
+
+function backendFailure(error: unknown): BackendReply {
+  const message = error instanceof Error ? error.message : String(error);
+  return { kind: 'error', code: RpcErrorCode.InternalError, description: `backend failure: ${message}` };
+}
+
+export { MESSAGE_TYPE_NAMES };

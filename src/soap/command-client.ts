@@ -1,0 +1,206 @@
+/**
+ * Commands to OCPP-S stations, from the control plane: a SOAP station has no socket in any shard, so the
+ * CALL is a SOAP request (undici) to its ChargePointService address (WS-A From/ReplyTo of its requests).
+ * As for OCPP-J: the request is validated first, one call in flight per station with a bounded queue, a
+ * timeout, and the answer is validated against the response schema before it is returned as JSON.
+ */
+import { randomUUID } from 'node:crypto';
+import { Agent, request } from 'undici';
+import { RouterError, ErrorCode } from '../errors.js';
+import type { ValidatorLookup } from '../protocol/validation/registry.js';
+import type { OcppVersion } from '../protocol/versions.js';
+import { canonicalErrorCode } from '../protocol/rpc-error-codes.js';
+import { CodecError, readType, service, writeBody, type Payload, type SoapVersion } from '../protocol/soap/codec.js';
+import { WSA_ANONYMOUS, WSA_NS, contentType, envelope, parseEnvelope, SoapFault } from '../protocol/soap/envelope.js';
+import type { SoapCommandOutcome, SoapControlMetrics } from '../metrics/soap-metrics.js';
+
+/** Largest SOAP response read from a station. */
+const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+export interface SoapTarget {
+  identity: string;
+  version: SoapVersion;
+  /** ChargePointService address; null when the station gave none. */
+  callbackUrl: string | null;
+}
+
+export interface SoapCommandClientOptions {
+  lookup: ValidatorLookup;
+  callTimeoutMs(): number;
+  outboundQueueMax(): number;
+  metrics: SoapControlMetrics;
+  /** Our own address, sent as WS-A From (informational). */
+  from?: string;
+  /** Each message in and out, for the live log. */
+  log?(identity: string, direction: 'in' | 'out', messageType: string, uniqueId: string, action: string, payload: unknown): void;
+}
+
+interface Job {
+  target: SoapTarget;
+  action: string;
+  payload: Payload;
+  timeoutMs: number;
+  resolve(payload: Payload): void;
+  reject(error: RouterError): void;
+}
+
+export class SoapCommandClient {
+  #options: SoapCommandClientOptions;
+  #agent = new Agent({ keepAliveTimeout: 30_000, connections: 4, connect: { timeout: 10_000 } });
+  /** Per identity: the queue behind the call in flight (present while one is in flight). */
+  #queues = new Map<string, Job[]>();
+  #closed = false;
+
+  constructor(options: SoapCommandClientOptions) {
+    this.#options = options;
+  }
+
+  /** Sends `action` to the station; resolves with its answer as JSON. */
+  call(target: SoapTarget, action: string, payload: Payload, timeoutMs = this.#options.callTimeoutMs()): Promise<Payload> {
+    if (this.#closed) return Promise.reject(new RouterError(ErrorCode.SHUTTING_DOWN, 'server stopped'));
+    const svc = service(target.version, 'cp');
+    if (!Object.hasOwn(svc.actions, action)) {
+      return Promise.reject(new RouterError(ErrorCode.UNKNOWN_ACTION, `${action} is not a ChargePointService operation of OCPP ${target.version.slice(4)} (SOAP)`));
+    }
+    const validators = this.#options.lookup(target.version as OcppVersion, action);
+    if (validators === undefined) return Promise.reject(new RouterError(ErrorCode.UNKNOWN_ACTION, `action ${action} is not known in ${target.version}`));
+    const check = validators.request(payload);
+    if (!check.ok) {
+      return Promise.reject(new RouterError(ErrorCode.PAYLOAD_INVALID, `${action} payload is invalid: ${check.issues[0]!.message}`, { details: { issues: check.issues } }));
+    }
+    if (target.callbackUrl === null) {
+      return Promise.reject(new RouterError(ErrorCode.STATION_NOT_CONNECTED, `${target.identity} is an OCPP-S station without a ChargePointService address (WS-A From/ReplyTo)`));
+    }
+    const queue = this.#queues.get(target.identity);
+    if (queue !== undefined && queue.length >= this.#options.outboundQueueMax()) {
+      return Promise.reject(new RouterError(ErrorCode.CALL_QUEUE_FULL, `${target.identity} has ${queue.length} calls queued`));
+    }
+    return new Promise<Payload>((resolve, reject) => {
+      const job: Job = { target, action, payload, timeoutMs, resolve, reject };
+      if (queue === undefined) {
+        this.#queues.set(target.identity, []);
+        void this.#run(job);
+      } else {
+        queue.push(job);
+      }
+    });
+  }
+
+  async #run(job: Job): Promise<void> {
+    const started = performance.now();
+    let outcome: SoapCommandOutcome = 'result';
+    try {
+      job.resolve(await this.#send(job));
+    } catch (error) {
+      const e = error instanceof RouterError ? error : new RouterError(ErrorCode.INTERNAL, error instanceof Error ? error.message : String(error));
+      outcome = e.code === ErrorCode.CALL_TIMEOUT ? 'timeout' : e.code === ErrorCode.CALL_ERROR ? 'error' : e.code === ErrorCode.PAYLOAD_INVALID ? 'invalid' : 'aborted';
+      job.reject(e);
+    }
+    this.#options.metrics.command(job.action, outcome, performance.now() - started);
+    const queue = this.#queues.get(job.target.identity);
+    const next = queue?.shift();
+    if (next === undefined || this.#closed) {
+      this.#queues.delete(job.target.identity);
+      if (this.#closed) for (const j of queue ?? []) j.reject(new RouterError(ErrorCode.SHUTTING_DOWN, 'server stopped'));
+      return;
+    }
+    void this.#run(next);
+  }
+
+  async #send(job: Job): Promise<Payload> {
+    const { target, action } = job;
+    const svc = service(target.version, 'cp');
+    const op = svc.actions[action]!;
+    const messageId = `urn:uuid:${randomUUID()}`;
+    const xml = envelope(
+      '1.2',
+      { wsaNs: WSA_NS, action: op.requestAction, messageId, to: target.callbackUrl, from: this.#options.from ?? WSA_ANONYMOUS, identity: target.identity, identityNs: svc.ns },
+      writeBody(svc, action, 'request', job.payload),
+    );
+    this.#options.metrics.message('out', 'CALL', action);
+    this.#options.log?.(target.identity, 'out', 'CALL', messageId, action, job.payload);
+    const signal = AbortSignal.timeout(job.timeoutMs);
+    let text: string;
+    let status: number;
+    try {
+      const res = await request(target.callbackUrl!, {
+        method: 'POST',
+        dispatcher: this.#agent,
+        headers: { 'content-type': contentType('1.2', op.requestAction) },
+        body: xml,
+        signal,
+        headersTimeout: job.timeoutMs,
+        bodyTimeout: job.timeoutMs,
+      });
+      status = res.statusCode;
+      text = await readLimited(res.body, MAX_RESPONSE_BYTES);
+    } catch (error) {
+      if (signal.aborted || (error as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT' || (error as { code?: string }).code === 'UND_ERR_BODY_TIMEOUT') {
+        throw new RouterError(ErrorCode.CALL_TIMEOUT, `${target.identity} did not answer ${action} within ${job.timeoutMs} ms`);
+      }
+      throw new RouterError(ErrorCode.STATION_NOT_CONNECTED, `${target.identity} is not reachable at ${target.callbackUrl}: ${(error as Error).message}`, { cause: error });
+    }
+    let env;
+    try {
+      env = parseEnvelope(text);
+    } catch (error) {
+      const message = error instanceof SoapFault ? error.message : String(error);
+      throw new RouterError(ErrorCode.PAYLOAD_INVALID, `${target.identity} answered ${action} with HTTP ${status} and no SOAP envelope: ${message}`);
+    }
+    if (env.fault !== null) {
+      const code = env.fault.subcode ?? env.fault.code;
+      this.#options.metrics.message('in', 'CALLERROR', action);
+      this.#options.log?.(target.identity, 'in', 'CALLERROR', messageId, action, { code, description: env.fault.reason });
+      throw new RouterError(ErrorCode.CALL_ERROR, `${target.identity} answered ${action} with a SOAP Fault ${code}: ${env.fault.reason}`, {
+        details: { errorCode: code, canonicalCode: canonicalErrorCode('ocpp1.6', code) ?? null, errorDescription: env.fault.reason, errorDetails: { soapCode: env.fault.code } },
+      });
+    }
+    const body = env.body;
+    if (body === null || body.ns !== svc.ns || body.local !== op.response.element) {
+      throw new RouterError(ErrorCode.PAYLOAD_INVALID, `${target.identity} answered ${action} with ${body === null ? 'an empty Body' : `{${body.ns}}${body.local}`}, expected {${svc.ns}}${op.response.element}`);
+    }
+    if (env.wsa.relatesTo !== null && env.wsa.relatesTo !== messageId) {
+      throw new RouterError(ErrorCode.PAYLOAD_INVALID, `${target.identity} answered ${action} with RelatesTo ${env.wsa.relatesTo}, expected ${messageId}`);
+    }
+    let payload: Payload;
+    try {
+      payload = readType(svc, op.response.type, body.node, body.scope);
+    } catch (error) {
+      if (error instanceof CodecError) throw new RouterError(ErrorCode.PAYLOAD_INVALID, `${target.identity} answered ${action}: ${error.path}: ${error.message}`);
+      throw error;
+    }
+    this.#options.metrics.message('in', 'CALLRESULT', action);
+    this.#options.log?.(target.identity, 'in', 'CALLRESULT', messageId, action, payload);
+    const check = this.#options.lookup(target.version as OcppVersion, action)!.response!(payload);
+    if (!check.ok) {
+      throw new RouterError(ErrorCode.PAYLOAD_INVALID, `${target.identity} answered ${action} with an invalid payload: ${check.issues[0]!.message}`, { details: { issues: check.issues, payload } });
+    }
+    return payload;
+  }
+
+  /** Calls in flight or queued, per the whole client. */
+  get pending(): number {
+    let n = 0;
+    for (const q of this.#queues.values()) n += 1 + q.length;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const q of this.#queues.values()) {
+      for (const j of q.splice(0)) j.reject(new RouterError(ErrorCode.SHUTTING_DOWN, 'server stopped'));
+    }
+    await this.#agent.destroy().catch(() => undefined);
+  }
+}
+
+async function readLimited(body: AsyncIterable<Buffer | Uint8Array>, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > max) throw new Error(`response over ${max} bytes`);
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

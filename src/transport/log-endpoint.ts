@@ -1,0 +1,99 @@
+/**
+ * The live-log WebSocket route (`/ws/log`) on a shard's uWS App: clients only receive. Frames are dropped
+ * (and counted by the caller) rather than queued when a client is slow, so the log never slows stations.
+ */
+import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
+import { decideUpgrade, refuse, type Refusal } from './uws-http.js';
+
+/** The subprotocol live-log clients may offer (see src/api/auth.ts logAuthHeaders for the bearer one). */
+const LOG_SUBPROTOCOL = 'log';
+
+/** Above this many buffered bytes a log client is considered slow and frames to it are dropped. */
+const SLOW_CLIENT_BYTES = 256 * 1024;
+
+export class LogClient {
+  /** Only entries of this station, or all when null. */
+  readonly identity: string | null;
+  #ws: WebSocket<LogData>;
+  #open = true;
+
+  constructor(ws: WebSocket<LogData>, identity: string | null) {
+    this.#ws = ws;
+    this.identity = identity;
+  }
+
+  /** Sends one text frame; false when it was dropped because the client is slow or gone. */
+  send(text: string): boolean {
+    if (!this.#open || this.#ws.getBufferedAmount() > SLOW_CLIENT_BYTES) return false;
+    return this.#ws.send(text, false) !== 2;
+  }
+
+  markClosed(): void {
+    this.#open = false;
+  }
+}
+
+export type LogRefusal = Refusal;
+
+export interface LogEndpointHandler {
+  /** null accepts; otherwise the HTTP refusal. May be asynchronous (password hashes are checked off the loop). */
+  authorize(headers: Record<string, string>, query: string): LogRefusal | null | Promise<LogRefusal | null>;
+  open(client: LogClient): void;
+  close(client: LogClient): void;
+}
+
+interface LogData {
+  identity: string | null;
+  client: LogClient | null;
+}
+
+/** Adds the route; returns a function that closes every log client (server stopping). */
+export function addLogEndpoint(app: TemplatedApp, path: string, handler: LogEndpointHandler): () => void {
+  const sockets = new Set<WebSocket<LogData>>();
+  app.ws<LogData>(path, {
+    maxPayloadLength: 4096,
+    idleTimeout: 120,
+    sendPingsAutomatically: true,
+    maxBackpressure: SLOW_CLIENT_BYTES * 4,
+    upgrade: (res, req, context) => {
+      const headers: Record<string, string> = {};
+      req.forEach((name, value) => {
+        headers[name] = value;
+      });
+      const query = req.getQuery() ?? '';
+      const finish = (refusal: LogRefusal | null): void => {
+        if (refusal !== null) {
+          refuse(res, refusal);
+          return;
+        }
+        const identity = new URLSearchParams(query).get('identity');
+        const data: LogData = { identity: identity === null || identity === '' ? null : identity, client: null };
+        // Answer one subprotocol, `log`, if offered (never echo the others: one may carry a bearer token).
+        const offered = (headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+        const protocol = offered.includes(LOG_SUBPROTOCOL) ? LOG_SUBPROTOCOL : '';
+        res.cork(() => res.upgrade(data, headers['sec-websocket-key']!, protocol, headers['sec-websocket-extensions'] ?? '', context));
+      };
+      decideUpgrade(res, () => handler.authorize(headers, query), finish);
+    },
+    open: (ws) => {
+      sockets.add(ws);
+      const data = ws.getUserData();
+      data.client = new LogClient(ws, data.identity);
+      handler.open(data.client);
+    },
+    message: () => {
+      // Log clients only listen.
+    },
+    close: (ws) => {
+      sockets.delete(ws);
+      const client = ws.getUserData().client;
+      if (client !== null) {
+        client.markClosed();
+        handler.close(client);
+      }
+    },
+  });
+  return () => {
+    for (const ws of [...sockets]) ws.end(1001, 'server stopping');
+  };
+}
