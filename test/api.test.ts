@@ -210,7 +210,8 @@ test('ChargePointList (both paths) in the ocpp-cs shape with boot info and conne
     }
   }
   await stations[4]!.close();
-  await waitFor(() => h.server.station('LIST-4')?.connected === false && h.server.station('LIST-2')?.connectors['1'] !== undefined, 5000, 'registry up to date');
+  // Shards batch status events to the control plane, each on its own clock: wait for every station's.
+  await waitFor(() => h.server.station('LIST-4')?.connected === false && [0, 1, 2].every((i) => h.server.station(`LIST-${i}`)?.connectors['1'] !== undefined), 5000, 'registry up to date');
   for (const path of ['/api/v1/ChargePointList', '/api/v1/CentralSystem/ChargePointList']) {
     const list = await http(h.port, 'GET', path);
     assert.equal(list.status, 200);
