@@ -5,6 +5,7 @@
  *              --stations 100  --duration-s 15  --warmup-s 3  --workers 1  --lg-threads 1
  *   idle-rss   RSS per idle connected station, router and floor in the same run
  *              --stations 19000  --workers 1  --lg-procs 2  --ramp-per-s 1000  --settle-max-s 90
+ *   emulator-cpu  the charge point emulator against the router it drives: CPU and RSS of both (emulator-cpu.ts)
  *
  * Common: --targets router,floor (order and choice)  --source-addresses N (127.0.0.2 … ; default
  * ceil(stations/2000))  --cpu-prof (router child under `node --cpu-prof`, profiles kept in the printed
@@ -23,6 +24,7 @@ import type { ErrorCounts, HeartbeatResult, LoadConfig, ReadyReport } from './lo
 import { processMemory, type MemoryStatus } from './proc.js';
 import { DIST, TARGETS, fmt, machine, save as saveRecord, sleep, startServer, table, type Target } from './harness.js';
 import { runScenario } from './scenario-run.js';
+import { emulatorCpu } from './emulator-cpu.js';
 
 
 
@@ -342,6 +344,8 @@ async function idleRss(args: Args, workDir: string): Promise<void> {
 const USAGE = `usage: npm run bench -- <scenario> [--flags]
   heartbeat  --stations 100 --duration-s 15 --warmup-s 3 --workers 1 --lg-threads 1 [--cpu-prof]
   idle-rss   --stations 19000 --workers 1 --lg-procs 2 --ramp-per-s 1000 --settle-max-s 90
+  emulator-cpu  --stations 19000 --heartbeat-s 30 --ping-s 60 --window-s 60 --settle-s 10 --emu-threads 2
+             --rate 2000 --runs 1 --workers 1 --baseline false (emulator vs the router it drives, CPU and RSS)
   common     --targets router,floor --source-addresses N --no-save
   <name>     a scenario file bench/scenarios/<name>.json (see bench/README.md), e.g. steady-1k, closed-loop,
              boot-storm-19k, reconnect-storm, fanout, webhook, http; overrides: --stations N --duration-s S
@@ -358,6 +362,9 @@ async function main(): Promise<number> {
         return 0;
       case 'idle-rss':
         await idleRss(args, workDir);
+        return 0;
+      case 'emulator-cpu':
+        await emulatorCpu(args.flags, workDir);
         return 0;
       case '':
       case 'help':
