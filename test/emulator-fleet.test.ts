@@ -14,11 +14,15 @@ type Sent = Extract<StationEvent, { type: 'sent' }>;
 
 const FAST = { statusStepMs: 20, rebootDelayMs: 100, reconnectMinMs: 100, reconnectMaxMs: 500, replayIntervalMs: 20 };
 
-test('the shipped conf/cp examples load (both ocpp-cs styles) and boot against the router', async (t) => {
+test('the shipped conf/cp examples load (both ocpp-cs styles, OCPP-J and OCPP-S) and boot against the router', async (t) => {
   const specs = loadStationsDir(join(packageRoot(), 'conf', 'cp'));
   const byId = new Map(specs.map((s) => [s.identity, s]));
-  assert.deepEqual([...byId.keys()].sort(), ['CP1', 'CP2', 'CP201', 'CP210']);
+  assert.deepEqual([...byId.keys()].sort(), ['CP1', 'CP2', 'CP201', 'CP210', 'CPS1']);
   assert.equal(byId.get('CP1')!.version, 'ocpp1.6');
+  assert.equal(byId.get('CP1')!.transport, 'ocpp-j');
+  assert.equal(byId.get('CPS1')!.version, 'ocpp1.6');
+  assert.equal(byId.get('CPS1')!.transport, 'ocpp-s');
+  assert.equal(byId.get('CPS1')!.url, 'http://localhost:9220/Ocpp/CentralSystemService');
   assert.deepEqual(byId.get('CP1')!.connectors.map((c) => [c.connectorId, c.powerW]), [[1, 50000], [2, 22000]]);
   assert.equal(byId.get('CP1')!.keys.get('ChargePointModel')?.readonly, true);
   assert.equal(byId.get('CP201')!.version, 'ocpp2.0.1');
@@ -27,12 +31,17 @@ test('the shipped conf/cp examples load (both ocpp-cs styles) and boot against t
 
   const h = await startTestServer();
   const url = `ws://127.0.0.1:${h.port}/ocpp`;
-  const fleet = await startFleet({ stations: loadStationsDir(join(packageRoot(), 'conf', 'cp'), { urlOverride: url }), threads: 0, summaryIntervalMs: 0, timings: FAST });
+  // One override per transport: ws:// for the OCPP-J folders, http:// for the OCPP-S one.
+  const soapUrl = `http://127.0.0.1:${h.port}/Ocpp/CentralSystemService`;
+  const fleet = await startFleet({ stations: loadStationsDir(join(packageRoot(), 'conf', 'cp'), { urlOverride: [url, soapUrl] }), threads: 0, summaryIntervalMs: 0, timings: FAST });
   t.after(async () => {
     await fleet.stop();
     await h.stop();
   });
-  await waitFor(() => ['CP1', 'CP2', 'CP201', 'CP210'].every((id) => h.server.station(id)?.boot?.status === 'Accepted'), 10_000, 'all examples booted');
+  await waitFor(() => ['CP1', 'CP2', 'CP201', 'CP210', 'CPS1'].every((id) => h.server.station(id)?.boot?.status === 'Accepted'), 10_000, 'all examples booted');
+  assert.equal(h.server.station('CPS1')!.transport, 'soap');
+  assert.equal(h.server.station('CPS1')!.callbackUrl, `${fleet.chargePointServices[0]}/CPS1`);
+  assert.equal(h.server.station('CP1')!.transport, 'ws');
   assert.equal(h.server.station('CP1')!.boot!.payload.chargePointModel, 'EMU-DC50');
   assert.equal((h.server.station('CP201')!.boot!.payload.chargingStation as Record<string, unknown>).model, 'EMU-201-DC');
   // CP1 answers DataTransfer from its DataTransfer.json (the ocpp-cs reply-file convention).
@@ -45,6 +54,17 @@ test('configuration parsing: bare connector ids, StationIdentity, missing URL is
   assert.deepEqual(spec.connectors.map((c) => c.connectorId), [3, 4]);
   assert.throws(() => parseStationConfig({ connectorId: [1], configurationKey: [] }, 'x'), /CentralSystemURL/);
   assert.throws(() => parseStationConfig({ OcppVersion: '3.0', CentralSystemURL: 'ws://h' }, 'x'), /unsupported OCPP version/);
+  // The transport follows the URL; 1.5 exists only over SOAP, 2.x only over WebSocket.
+  const soap15 = parseStationConfig({ OcppVersion: '1.5', connectorId: [1], configurationKey: [{ key: 'CentralSystemURL', value: 'http://h/Ocpp/CentralSystemService' }] }, 'S15');
+  assert.deepEqual([soap15.transport, soap15.version, soap15.keys.has('SupportedFeatureProfiles')], ['ocpp-s', 'ocpp1.5', false]);
+  assert.throws(() => parseStationConfig({ OcppVersion: '1.5', connectorId: [1], configurationKey: [{ key: 'CentralSystemURL', value: 'ws://h/ocpp' }] }, 'x'), /OCPP 1.5 has no OCPP-J/);
+  assert.throws(() => parseStationConfig({ OcppVersion: '2.0.1', CentralSystemURL: 'http://h/Ocpp' }, 'x'), /OCPP-S .* 1.5 and 1.6 only/);
+  assert.throws(() => parseStationConfig({ connectorId: [1], configurationKey: [{ key: 'CentralSystemURL', value: 'h:9220/ocpp' }] }, 'x'), /must start with ws/);
+  assert.throws(() => templateStations({ stations: 1, url: 'ws://h/ocpp', version: 'ocpp1.5' }), /OCPP 1.5 has no OCPP-J/);
+  // An override replaces the URLs of its own transport only.
+  const j = parseStationConfig({ connectorId: [1], configurationKey: [{ key: 'CentralSystemURL', value: 'ws://a/ocpp' }] }, 'J', { urlOverride: 'http://b/Ocpp' });
+  assert.equal(j.url, 'ws://a/ocpp');
+  assert.equal(parseStationConfig({ connectorId: [1], configurationKey: [{ key: 'CentralSystemURL', value: 'ws://a/ocpp' }] }, 'J', { urlOverride: ['http://b/Ocpp', 'wss://c/ocpp'] }).url, 'wss://c/ocpp');
 });
 
 for (const version of ['ocpp1.6', 'ocpp2.0.1'] as OcppVersion[]) {

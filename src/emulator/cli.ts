@@ -3,10 +3,12 @@
  * owns the process (signals, exit); this file only builds and starts fleets.
  */
 import { join } from 'node:path';
-import { loadStationsDir, loopbackAddresses, parseVersion, templateStations } from './config.js';
+import { loadStationsDir, loopbackAddresses, parseVersion, templateStations, transportOf } from './config.js';
 import { startFleet, type FleetHandle, type StartFleetOptions } from './index.js';
-import type { Scenario, StationSpec } from './types.js';
-import type { OcppVersion } from '../protocol/versions.js';
+import type { ChargePointServiceOptions, EmulatorVersion, Scenario, StationSpec } from './types.js';
+
+/** Default central system URL of generated OCPP-S stations (the router's CentralSystemService). */
+export const DEFAULT_SOAP_URL = 'http://127.0.0.1:9220/Ocpp/CentralSystemService';
 
 export const EMULATE_USAGE = `Usage: ocpp-router emulate [options]
 
@@ -17,9 +19,13 @@ Stations from conf/cp/<name>/configuration.json (ocpp-cs format), or a generated
   --stations N            generate N stations instead of reading folders
   --prefix P              identity prefix of generated stations (default EMU-)
   --start N               first number of generated identities (default 1)
-  --url URL               central system URL without identity (default ws://127.0.0.1:9220/ocpp);
-                          for folders it replaces CentralSystemURL
-  --version V             ocpp1.6 | ocpp2.0.1 | ocpp2.1 for generated stations (default ocpp1.6)
+  --url URL               central system URL: ws:// or wss:// = OCPP-J (without the identity; default
+                          ws://127.0.0.1:9220/ocpp), http:// or https:// = OCPP-S, SOAP (the
+                          CentralSystemService address, e.g. ${DEFAULT_SOAP_URL},
+                          the default for --version 1.5); for folders it replaces CentralSystemURL of the
+                          folders of the same transport (give --url twice to replace both kinds)
+  --version V             ocpp1.6 | ocpp2.0.1 | ocpp2.1 (OCPP-J), ocpp1.5 | ocpp1.6 (OCPP-S) for generated
+                          stations (default ocpp1.6)
   --connectors N          connectors (EVSEs) per generated station (default 1)
   --power-w W             connector power (default 11000)
   --scenario S            idle | random | schedule (default idle)
@@ -31,6 +37,11 @@ Stations from conf/cp/<name>/configuration.json (ocpp-cs format), or a generated
   --rate N                new connections per second (default 1000 per thread)
   --local-addresses N     spread over source addresses 127.0.0.1..127.0.0.N
   --password PW           HTTP Basic password of every station (security profile 1)
+  --cp-host H             OCPP-S: listen address of the stations' ChargePointService (default 127.0.0.1)
+  --cp-port P             OCPP-S: its port (default 0: ephemeral; thread i listens on P + i)
+  --cp-path P             OCPP-S: its path before the identity (default /Ocpp/ChargePointService)
+  --cp-public-host H      OCPP-S: host in the stations' WS-A From address (default --cp-host; the hostname
+                          when --cp-host is 0.0.0.0 or ::)
   --duration-s S          stop after S seconds (default: run until SIGINT/SIGTERM)
   --summary-s S           summary line every S seconds on stderr (default 5, 0 off)
   --no-validate           do not validate outgoing payloads`;
@@ -41,11 +52,12 @@ export interface EmulateCli {
   help: boolean;
 }
 
-const VALUE_OPTIONS = new Set(['--conf', '--only', '--stations', '--prefix', '--start', '--url', '--version', '--connectors', '--power-w', '--scenario', '--mean-arrival-s', '--mean-duration-s', '--schedule', '--every-s', '--threads', '--rate', '--local-addresses', '--password', '--duration-s', '--summary-s']);
+const VALUE_OPTIONS = new Set(['--conf', '--only', '--stations', '--prefix', '--start', '--url', '--version', '--connectors', '--power-w', '--scenario', '--mean-arrival-s', '--mean-duration-s', '--schedule', '--every-s', '--threads', '--rate', '--local-addresses', '--password', '--duration-s', '--summary-s', '--cp-host', '--cp-port', '--cp-path', '--cp-public-host']);
 
 /** Parses `emulate` arguments; throws an Error listing every problem. `root` is the package root. */
 export function parseEmulateArgs(args: readonly string[], root: string): EmulateCli {
   const v = new Map<string, string>();
+  const urls: string[] = [];
   const errors: string[] = [];
   let validate = true;
   let help = false;
@@ -62,7 +74,10 @@ export function parseEmulateArgs(args: readonly string[], root: string): Emulate
     else if (VALUE_OPTIONS.has(arg)) {
       value ??= args[++i];
       if (value === undefined) errors.push(`${arg} needs a value`);
-      else v.set(arg, value);
+      else {
+        v.set(arg, value);
+        if (arg === '--url') urls.push(value);
+      }
     } else errors.push(`unknown emulate option ${arg}`);
   }
   const num = (name: string, def: number, min = 0): number => {
@@ -75,8 +90,9 @@ export function parseEmulateArgs(args: readonly string[], root: string): Emulate
     }
     return n;
   };
-  const url = v.get('--url');
-  let version: OcppVersion = 'ocpp1.6';
+  for (const u of urls) if (transportOf(u) === undefined) errors.push(`--url ${u} must start with ws://, wss://, http:// or https://`);
+  if (urls.length > 2 || (urls.length === 2 && transportOf(urls[0]!) === transportOf(urls[1]!))) errors.push('--url: at most one ws(s):// and one http(s):// URL');
+  let version: EmulatorVersion = 'ocpp1.6';
   try {
     if (v.has('--version')) version = parseVersion(v.get('--version'), '--version');
   } catch (error) {
@@ -98,14 +114,22 @@ export function parseEmulateArgs(args: readonly string[], root: string): Emulate
   const addrs = num('--local-addresses', 0, 0);
   let stations: StationSpec[] = [];
   if (v.has('--stations')) {
-    const options: Parameters<typeof templateStations>[0] = { stations: num('--stations', 0, 0), url: url ?? 'ws://127.0.0.1:9220/ocpp', prefix: v.get('--prefix') ?? 'EMU-', version, start: num('--start', 1, 0), connectors: num('--connectors', 1, 1), powerW };
+    if (urls.length > 1) errors.push('--stations takes one --url (the transport of every generated station)');
+    const url = urls[0] ?? (version === 'ocpp1.5' ? DEFAULT_SOAP_URL : 'ws://127.0.0.1:9220/ocpp');
+    const options: Parameters<typeof templateStations>[0] = { stations: num('--stations', 0, 0), url, prefix: v.get('--prefix') ?? 'EMU-', version, start: num('--start', 1, 0), connectors: num('--connectors', 1, 1), powerW };
     if (addrs > 0) options.localAddresses = loopbackAddresses(addrs);
-    if (errors.length === 0) stations = templateStations(options);
+    if (errors.length === 0) {
+      try {
+        stations = templateStations(options);
+      } catch (error) {
+        errors.push((error as Error).message);
+      }
+    }
   } else if (errors.length === 0) {
     const dir = v.get('--conf') ?? join(root, 'conf', 'cp');
     const only = v.get('--only')?.split(',');
     try {
-      stations = loadStationsDir(dir, { ...(url === undefined ? {} : { urlOverride: url }), ...(only === undefined ? {} : { only }) });
+      stations = loadStationsDir(dir, { ...(urls.length === 0 ? {} : { urlOverride: urls }), ...(only === undefined ? {} : { only }) });
       if (addrs > 0) {
         const list = loopbackAddresses(addrs);
         stations.forEach((s, i) => (s.localAddress = list[i % list.length]!));
@@ -116,17 +140,31 @@ export function parseEmulateArgs(args: readonly string[], root: string): Emulate
   }
   const password = v.get('--password');
   if (password !== undefined) for (const s of stations) s.password = password;
+  const cp: ChargePointServiceOptions = {};
+  if (v.has('--cp-host')) cp.host = v.get('--cp-host')!;
+  if (v.has('--cp-port')) {
+    const port = num('--cp-port', 0, 0);
+    if (!Number.isInteger(port) || port > 65535) errors.push('--cp-port must be an integer 0..65535');
+    cp.port = port;
+  }
+  if (v.has('--cp-path')) {
+    const path = v.get('--cp-path')!;
+    if (!path.startsWith('/')) errors.push('--cp-path must start with /');
+    cp.path = path;
+  }
+  if (v.has('--cp-public-host')) cp.publicHost = v.get('--cp-public-host')!;
   if (errors.length > 0) throw new Error(errors.join('\n'));
   const fleet: StartFleetOptions = { stations, scenario, powerW, validate, tickMs: 250, summaryIntervalMs: num('--summary-s', 5, 0) * 1000 };
+  if (Object.keys(cp).length > 0) fleet.chargePointService = cp;
   if (v.has('--threads')) fleet.threads = num('--threads', 0, 0);
   if (v.has('--rate')) fleet.connectRatePerS = num('--rate', 1000, 0);
   return { fleet, durationS: num('--duration-s', 0, 0), help };
 }
 
 /** `serve --emulate N [--emulate-version V]`: N generated stations against the server that just started. */
-export function serveEmulateCount(args: readonly string[]): { count: number; version: OcppVersion } | { error: string } | null {
+export function serveEmulateCount(args: readonly string[]): { count: number; version: EmulatorVersion } | { error: string } | null {
   let count: number | null = null;
-  let version: OcppVersion = 'ocpp1.6';
+  let version: EmulatorVersion = 'ocpp1.6';
   for (let i = 0; i < args.length; i++) {
     const [name, inline] = args[i]!.split('=', 2) as [string, string | undefined];
     if (name !== '--emulate' && name !== '--emulate-version') continue;
@@ -145,11 +183,16 @@ export function serveEmulateCount(args: readonly string[]): { count: number; ver
   return count === null || count === 0 ? null : { count, version };
 }
 
-/** Starts N emulated stations (EMU-0001 …) against a local server listening on `host:port` + `path`. */
-export function startLocalFleet(options: { count: number; version?: OcppVersion; host: string; port: number; path: string; log: (line: string) => void; summaryIntervalMs?: number }): Promise<FleetHandle> {
+/**
+ * Starts N emulated stations (EMU-0001 …) against a local server listening on `host:port` + `path` (OCPP-J);
+ * version ocpp1.5 exists only over SOAP: those post to the server's /Ocpp/CentralSystemService.
+ */
+export function startLocalFleet(options: { count: number; version?: EmulatorVersion; host: string; port: number; path: string; log: (line: string) => void; summaryIntervalMs?: number }): Promise<FleetHandle> {
   const host = options.host === '0.0.0.0' || options.host === '::' || options.host === '' ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host;
+  const version = options.version ?? 'ocpp1.6';
+  const url = version === 'ocpp1.5' ? `http://${host}:${options.port}/Ocpp/CentralSystemService` : `ws://${host}:${options.port}${options.path}`;
   return startFleet({
-    stations: templateStations({ stations: options.count, url: `ws://${host}:${options.port}${options.path}`, prefix: 'EMU-', version: options.version ?? 'ocpp1.6' }),
+    stations: templateStations({ stations: options.count, url, prefix: 'EMU-', version }),
     log: options.log,
     tickMs: 250,
     summaryIntervalMs: options.summaryIntervalMs ?? 30_000,

@@ -1,23 +1,28 @@
 /** Command handlers by version: the answers of an emulated station to the central system's CALLs. */
 import type { Payload } from '../protocol/ocpp-j/frames.js';
 import type { RpcErrorCode } from '../protocol/rpc-error-codes.js';
-import type { OcppVersion } from '../protocol/versions.js';
 import type { EmulatedStation } from './station.js';
+import type { EmulatorVersion } from './types.js';
 import { V16_HANDLERS } from './commands-v16.js';
+import { V15_HANDLERS } from './commands-v15.js';
 import { V2_HANDLERS, V21_HANDLERS } from './commands-v2.js';
 
-/** A reply (and what to do once it is on the wire), or a CALLERROR. */
+/** A reply (and what to do once it is on the wire: SOAP runs it after the response is written), or a CALLERROR. */
 export type CommandResult = { reply: Payload; after?: () => void } | { error: RpcErrorCode; description: string };
 export type CommandHandler = (station: EmulatedStation, payload: Payload) => CommandResult;
 
-const TABLES: Record<OcppVersion, ReadonlyMap<string, CommandHandler>> = {
-  'ocpp1.6': V16_HANDLERS,
-  'ocpp2.0.1': V2_HANDLERS,
-  'ocpp2.1': V21_HANDLERS,
-};
-
-export function handlersFor(version: OcppVersion): ReadonlyMap<string, CommandHandler> {
-  return TABLES[version];
+/** The handlers of a version (a switch, not a table built at load: the version modules import this one). */
+export function handlersFor(version: EmulatorVersion): ReadonlyMap<string, CommandHandler> {
+  switch (version) {
+    case 'ocpp1.6':
+      return V16_HANDLERS;
+    case 'ocpp2.0.1':
+      return V2_HANDLERS;
+    case 'ocpp2.1':
+      return V21_HANDLERS;
+    case 'ocpp1.5':
+      return V15_HANDLERS;
+  }
 }
 
 /** Shared helpers of both versions. */

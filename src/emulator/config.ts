@@ -16,12 +16,15 @@
  *    [{"connectorId": 1, "type": "cCCS2"}]}], "ConfigurationKeys": {"HeartbeatInterval": {"value": "60",
  *    "readonly": false}, …}, "Geo": {…}}`.
  * Extensions (ignored by ocpp-cs): `"OcppVersion": "2.1"`, `StationIdentity` at the top level of the 2.x style,
- * `power` (W) on 1.6 connectorId entries.
+ * `power` (W) on 1.6 connectorId entries, `"OcppVersion": "1.5"` (or "1.6") at the top level of the 1.6 style.
+ *
+ * The transport follows the URL: ws:// and wss:// are OCPP-J, http:// and https:// are OCPP-S (SOAP, 1.5 and
+ * 1.6 only; the URL is then the CentralSystemService address itself, the identity travels in the
+ * chargeBoxIdentity header). OCPP 1.5 has no OCPP-J binding and 2.x no OCPP-S binding: both are refused.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { OcppVersion } from '../protocol/versions.js';
-import type { ConfigKey, ConnectorSpec, StationSpec } from './types.js';
+import type { ConfigKey, ConnectorSpec, EmulatorVersion, StationSpec, StationTransport } from './types.js';
 
 export class EmulatorConfigError extends Error {
   override name = 'EmulatorConfigError';
@@ -30,14 +33,58 @@ export class EmulatorConfigError extends Error {
   }
 }
 
-/** Versions written as "1.6", "2.0.1", "2.1" or "ocpp1.6" … */
-export function parseVersion(value: unknown, where = 'version'): OcppVersion {
+/** Versions written as "1.5", "1.6", "2.0.1", "2.1" or "ocpp1.6" … */
+export function parseVersion(value: unknown, where = 'version'): EmulatorVersion {
   const text = String(value).trim().toLowerCase();
   const v = text.startsWith('ocpp') ? text.slice(4) : text;
+  if (v === '1.5') return 'ocpp1.5';
   if (v === '1.6') return 'ocpp1.6';
   if (v === '2.0.1') return 'ocpp2.0.1';
   if (v === '2.1') return 'ocpp2.1';
-  throw new EmulatorConfigError(`${where}: unsupported OCPP version ${JSON.stringify(value)} (1.6, 2.0.1 or 2.1)`);
+  throw new EmulatorConfigError(`${where}: unsupported OCPP version ${JSON.stringify(value)} (1.5, 1.6, 2.0.1 or 2.1)`);
+}
+
+/** The transport a URL's scheme means, or undefined for another scheme. */
+export function transportOf(url: string): StationTransport | undefined {
+  if (/^wss?:\/\//i.test(url)) return 'ocpp-j';
+  if (/^https?:\/\//i.test(url)) return 'ocpp-s';
+  return undefined;
+}
+
+/**
+ * The transport of a station at `url` speaking `version`, or a config error: the scheme must be ws(s) or
+ * http(s), OCPP 1.5 is spoken over SOAP only and OCPP-S exists for 1.5 and 1.6 only.
+ */
+export function stationTransport(url: string, version: EmulatorVersion, file?: string): StationTransport {
+  const transport = transportOf(url);
+  if (transport === undefined) throw new EmulatorConfigError(`central system URL ${JSON.stringify(url)} must start with ws:// or wss:// (OCPP-J) or http:// or https:// (OCPP-S, SOAP)`, file);
+  if (transport === 'ocpp-j' && version === 'ocpp1.5') {
+    throw new EmulatorConfigError(`OCPP 1.5 has no OCPP-J (WebSocket) binding: give it an http:// CentralSystemService URL (OCPP-S), not ${url}`, file);
+  }
+  if (transport === 'ocpp-s' && version !== 'ocpp1.5' && version !== 'ocpp1.6') {
+    throw new EmulatorConfigError(`OCPP-S (SOAP, ${url}) exists for OCPP 1.5 and 1.6 only, not ${version}: use a ws:// URL`, file);
+  }
+  return transport;
+}
+
+/** 1.5 and 1.6: connectors by connectorId, connector 0 is the station (2.x: EVSEs). */
+export function isV1(version: EmulatorVersion): boolean {
+  return version === 'ocpp1.6' || version === 'ocpp1.5';
+}
+
+/** A URL override (or a list, one per transport) for a station whose file gives `fileUrl`. */
+export type UrlOverride = string | readonly string[];
+
+/**
+ * The URL a station gets: the override of its own transport (a ws:// override replaces ws:// URLs, an http://
+ * one http:// URLs), else the file's URL; a station without a URL takes the first override.
+ */
+function applyOverride(override: UrlOverride | undefined, fileUrl: string | undefined): string | undefined {
+  if (override === undefined) return fileUrl;
+  const list = typeof override === 'string' ? [override] : override;
+  if (fileUrl === undefined || fileUrl === '') return list[0];
+  const kind = transportOf(fileUrl);
+  return list.find((u) => transportOf(u) === kind) ?? fileUrl;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -45,7 +92,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Default keys of a station (added where the file does not set them). */
-export function defaultKeys(version: OcppVersion, connectors: number): Map<string, ConfigKey> {
+export function defaultKeys(version: EmulatorVersion, connectors: number): Map<string, ConfigKey> {
   const rw = (value: string): ConfigKey => ({ value, readonly: false });
   const ro = (value: string): ConfigKey => ({ value, readonly: true });
   const keys = new Map<string, ConfigKey>([
@@ -66,6 +113,12 @@ export function defaultKeys(version: OcppVersion, connectors: number): Map<strin
     keys.set('LocalAuthListMaxLength', ro('100'));
     keys.set('ReserveConnectorZeroSupported', ro('false'));
     keys.set('ChargeProfileMaxStackLevel', ro('10'));
+  } else if (version === 'ocpp1.5') {
+    // OCPP 1.5 §9.1 (no feature profiles, no smart charging).
+    keys.set('NumberOfConnectors', ro(String(connectors)));
+    keys.set('GetConfigurationMaxKeys', ro('100'));
+    keys.set('SendLocalListMaxLength', ro('100'));
+    keys.set('LocalAuthListMaxLength', ro('100'));
   }
   return keys;
 }
@@ -87,11 +140,12 @@ function keyValue(keys: Map<string, ConfigKey>, name: string): string | undefine
  * Parses one configuration.json (either style) into a StationSpec. `name` is the folder name (the identity
  * unless StationIdentity says otherwise); `urlOverride` replaces CentralSystemURL when given.
  */
-export function parseStationConfig(json: unknown, name: string, options: { file?: string; dir?: string; urlOverride?: string; version?: OcppVersion } = {}): StationSpec {
+export function parseStationConfig(json: unknown, name: string, options: { file?: string; dir?: string; urlOverride?: UrlOverride; version?: EmulatorVersion } = {}): StationSpec {
   const file = options.file;
   if (!isObject(json)) throw new EmulatorConfigError('the configuration is not a JSON object', file);
   let spec: StationSpec;
-  if (Array.isArray(json.Evses) || isObject(json.ConfigurationKeys) || json.OcppVersion !== undefined) {
+  const style16 = Array.isArray(json.connectorId) || Array.isArray(json.configurationKey);
+  if (Array.isArray(json.Evses) || isObject(json.ConfigurationKeys) || (json.OcppVersion !== undefined && !style16)) {
     // ocpp-cs 2.0.1 style.
     const version = json.OcppVersion === undefined ? 'ocpp2.0.1' : parseVersion(json.OcppVersion, 'OcppVersion');
     const connectors: ConnectorSpec[] = [];
@@ -115,12 +169,14 @@ export function parseStationConfig(json: unknown, name: string, options: { file?
         else keys.set(key, { value: String(entry), readonly: false });
       }
     }
-    const url = options.urlOverride ?? (typeof json.CentralSystemURL === 'string' ? json.CentralSystemURL : keyValue(keys, 'CentralSystemURL'));
+    const url = applyOverride(options.urlOverride, typeof json.CentralSystemURL === 'string' ? json.CentralSystemURL : keyValue(keys, 'CentralSystemURL'));
     if (url === undefined || url === '') throw new EmulatorConfigError('CentralSystemURL is missing', file);
+    const v = options.version ?? version;
     spec = {
       identity: typeof json.StationIdentity === 'string' && json.StationIdentity !== '' ? json.StationIdentity : name,
       url,
-      version: options.version ?? version,
+      transport: stationTransport(url, v, file),
+      version: v,
       vendor: String(json.ChargePointVendor ?? 'ocpp-router'),
       model: String(json.ChargePointModel ?? 'Emulator'),
       connectors,
@@ -141,18 +197,22 @@ export function parseStationConfig(json: unknown, name: string, options: { file?
       connectors.push(conn);
     }
     if (connectors.length === 0) connectors.push({ evseId: 1, connectorId: 1 });
-    const keys = defaultKeys('ocpp1.6', connectors.length);
+    const declared = json.OcppVersion === undefined ? 'ocpp1.6' : parseVersion(json.OcppVersion, 'OcppVersion');
+    if (!isV1(declared)) throw new EmulatorConfigError(`OcppVersion ${String(json.OcppVersion)} needs the 2.0.1 style (Evses, ConfigurationKeys), not connectorId/configurationKey`, file);
+    const keys = defaultKeys(declared, connectors.length);
     const list = Array.isArray(json.configurationKey) ? json.configurationKey : [];
     for (const [i, entry] of list.entries()) {
       if (!isObject(entry) || typeof entry.key !== 'string') throw new EmulatorConfigError(`configurationKey[${i}] needs a string "key"`, file);
       keys.set(entry.key, { value: entry.value === undefined ? '' : String(entry.value), readonly: entry.readonly === true });
     }
-    const url = options.urlOverride ?? keyValue(keys, 'CentralSystemURL');
+    const url = applyOverride(options.urlOverride, keyValue(keys, 'CentralSystemURL'));
     if (url === undefined) throw new EmulatorConfigError('configurationKey CentralSystemURL is missing', file);
+    const v = options.version ?? declared;
     spec = {
       identity: keyValue(keys, 'StationIdentity') ?? name,
       url,
-      version: options.version ?? 'ocpp1.6',
+      transport: stationTransport(url, v, file),
+      version: v,
       vendor: keyValue(keys, 'ChargePointVendor') ?? 'ocpp-router',
       model: keyValue(keys, 'ChargePointModel') ?? 'Emulator',
       connectors,
@@ -179,7 +239,7 @@ function readReplyFiles(dir: string): Record<string, Record<string, unknown>> | 
 }
 
 /** Loads one station folder (`conf/cp/<name>`). */
-export function loadStationDir(dir: string, options: { urlOverride?: string; version?: OcppVersion } = {}): StationSpec {
+export function loadStationDir(dir: string, options: { urlOverride?: UrlOverride; version?: EmulatorVersion } = {}): StationSpec {
   const file = join(dir, 'configuration.json');
   if (!existsSync(file)) throw new EmulatorConfigError('configuration.json not found', dir);
   const name = dir.replace(/\/+$/, '').split('/').pop()!;
@@ -189,8 +249,12 @@ export function loadStationDir(dir: string, options: { urlOverride?: string; ver
   return spec;
 }
 
-/** Loads every station folder under `root` (conf/cp), sorted by name; errors list every bad folder. */
-export function loadStationsDir(root: string, options: { urlOverride?: string; only?: string[] } = {}): StationSpec[] {
+/**
+ * Loads every station folder under `root` (conf/cp), sorted by name; errors list every bad folder. A
+ * `urlOverride` replaces the CentralSystemURL of the stations of its transport (give one ws:// and one http://
+ * URL to redirect both kinds).
+ */
+export function loadStationsDir(root: string, options: { urlOverride?: UrlOverride; only?: string[] } = {}): StationSpec[] {
   if (!existsSync(root)) throw new EmulatorConfigError(`station folder ${root} not found`);
   const specs: StationSpec[] = [];
   const errors: string[] = [];
@@ -212,7 +276,8 @@ export interface TemplateOptions {
   stations: number;
   url: string;
   prefix?: string;
-  version?: OcppVersion;
+  /** Default ocpp1.6; ocpp1.5 needs an http:// URL (OCPP-S), 2.x a ws:// one. */
+  version?: EmulatorVersion;
   /** First number (default 1); identities are prefix + zero-padded number. */
   start?: number;
   connectors?: number;
@@ -230,9 +295,10 @@ export function templateStations(options: TemplateOptions): StationSpec[] {
   const version = options.version ?? 'ocpp1.6';
   const count = options.stations;
   if (!Number.isInteger(count) || count < 0) throw new EmulatorConfigError('stations must be an integer ≥ 0');
+  const transport = stationTransport(options.url, version);
   const n = options.connectors ?? 1;
   const connectors: ConnectorSpec[] = [];
-  for (let i = 1; i <= n; i++) connectors.push(version === 'ocpp1.6' ? { evseId: i, connectorId: i } : { evseId: i, connectorId: 1 });
+  for (let i = 1; i <= n; i++) connectors.push(isV1(version) ? { evseId: i, connectorId: i } : { evseId: i, connectorId: 1 });
   if (options.powerW !== undefined) for (const c of connectors) c.powerW = options.powerW;
   const keys = defaultKeys(version, n);
   for (const [k, v] of Object.entries(options.keys ?? {})) keys.set(k, { value: v, readonly: false });
@@ -242,7 +308,7 @@ export function templateStations(options: TemplateOptions): StationSpec[] {
   const addrs = options.localAddresses ?? [];
   const out: StationSpec[] = new Array(count);
   for (let i = 0; i < count; i++) {
-    const spec: StationSpec = { identity: `${prefix}${String(start + i).padStart(width, '0')}`, url: options.url, version, vendor: options.vendor ?? 'ocpp-router', model: options.model ?? 'Emulator', connectors, keys };
+    const spec: StationSpec = { identity: `${prefix}${String(start + i).padStart(width, '0')}`, url: options.url, transport, version, vendor: options.vendor ?? 'ocpp-router', model: options.model ?? 'Emulator', connectors, keys };
     if (addrs.length > 0) spec.localAddress = addrs[i % addrs.length]!;
     out[i] = spec;
   }

@@ -16,8 +16,8 @@ import type { WorkerIn, WorkerOut } from './worker.js';
 
 export { Fleet, type FleetOptions } from './fleet.js';
 export { EmulatedStation, Connector } from './station.js';
-export { loadStationsDir, loadStationDir, parseStationConfig, templateStations, loopbackAddresses, EmulatorConfigError } from './config.js';
-export type { StationSpec, Scenario, StationEvent, EmulatorTimings, ConfigKey, ConnectorSpec } from './types.js';
+export { loadStationsDir, loadStationDir, parseStationConfig, templateStations, loopbackAddresses, transportOf, EmulatorConfigError } from './config.js';
+export type { StationSpec, Scenario, StationEvent, EmulatorTimings, ConfigKey, ConnectorSpec, EmulatorVersion, StationTransport, ChargePointServiceOptions } from './types.js';
 export { formatSummary, type FleetStats } from './stats.js';
 
 export interface StartFleetOptions extends FleetOptions {
@@ -33,6 +33,8 @@ export interface FleetHandle {
   /** The fleet of the calling thread when threads is 0 (stations reachable for tests), else null. */
   readonly local: Fleet | null;
   readonly threads: number;
+  /** ChargePointService base address of each thread with OCPP-S stations (`http://host:port/path`; a station's is + `/identity`). */
+  readonly chargePointServices: readonly string[];
   /** Counters summed over threads (worker figures are at most a second old). */
   stats(): FleetStats;
   /** Stops every station and thread; resolves with the final counters (also logged as a summary). */
@@ -51,28 +53,66 @@ export async function startFleet(options: StartFleetOptions): Promise<FleetHandl
   if (!Number.isInteger(threads) || threads < 0) throw new Error('options.threads must be an integer >= 0');
   const started = Date.now();
   let local: Fleet | null = null;
-  const workers: Array<{ worker: Worker; stats: FleetStats; done: Promise<FleetStats> }> = [];
+  const workers: Array<{ worker: Worker; stats: FleetStats; done: Promise<FleetStats>; ready: Promise<string | null> }> = [];
+  const chargePointServices: string[] = [];
   if (threads === 0) {
     local = new Fleet({ ...options, warn: options.warn ?? log }).start();
+    try {
+      await local.ready();
+    } catch (error) {
+      await local.stop();
+      throw new Error(`emulator: the ChargePointService cannot listen: ${(error as Error).message}`, { cause: error });
+    }
+    if (local.chargePointService !== null) chargePointServices.push(local.chargePointService);
   } else {
     const { stations, onEvent: _e, warn: _w, log: _l, threads: _t, summaryIntervalMs: _s, ...rest } = options;
+    const cp = rest.chargePointService;
     for (let i = 0; i < threads; i++) {
       const share = stations.filter((_, j) => j % threads === i);
       const rate = rest.connectRatePerS === undefined ? undefined : rest.connectRatePerS / threads;
-      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { ...rest, ...(rate === undefined ? {} : { connectRatePerS: rate }), stations: share } });
-      const entry = { worker, stats: emptyStats(), done: null as unknown as Promise<FleetStats> };
+      // Threads cannot share a port (no SO_REUSEPORT for node:http on Node 20): thread i listens on port + i.
+      const cpi = cp?.port !== undefined && cp.port > 0 ? { chargePointService: { ...cp, port: cp.port + i } } : {};
+      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { ...rest, ...cpi, ...(rate === undefined ? {} : { connectRatePerS: rate }), stations: share } });
+      const entry = { worker, stats: emptyStats(), done: null as unknown as Promise<FleetStats>, ready: null as unknown as Promise<string | null> };
+      let ready: (url: string | null) => void = () => undefined;
+      let failed: (error: Error) => void = () => undefined;
+      entry.ready = new Promise<string | null>((resolve, reject) => {
+        ready = resolve;
+        failed = reject;
+      });
+      entry.ready.catch(() => undefined);
       entry.done = new Promise<FleetStats>((resolve) => {
         worker.on('message', (m: WorkerOut) => {
           if (m.t === 'warn') log(m.message);
+          else if (m.t === 'ready') ready(m.chargePointService);
+          else if (m.t === 'error') failed(new Error(`emulator: worker ${i}: the ChargePointService cannot listen: ${m.message}`));
           else {
             entry.stats = m.stats;
             if (m.t === 'stopped') resolve(m.stats);
           }
         });
-        worker.on('error', (error) => log(`emulator: worker ${i} failed: ${error.stack ?? error.message}`));
-        worker.on('exit', () => resolve(entry.stats));
+        worker.on('error', (error) => {
+          failed(error);
+          log(`emulator: worker ${i} failed: ${error.stack ?? error.message}`);
+        });
+        worker.on('exit', () => {
+          failed(new Error(`emulator: worker ${i} exited`));
+          resolve(entry.stats);
+        });
       });
       workers.push(entry);
+    }
+    // OCPP-S stations need their thread's ChargePointService: wait until every one listens.
+    if (stations.some((s) => s.transport === 'ocpp-s')) {
+      try {
+        for (const w of workers) {
+          const url = await w.ready;
+          if (url !== null) chargePointServices.push(url);
+        }
+      } catch (error) {
+        await Promise.all(workers.map((w) => w.worker.terminate()));
+        throw error;
+      }
     }
   }
   const total = (): FleetStats => {
@@ -99,6 +139,7 @@ export async function startFleet(options: StartFleetOptions): Promise<FleetHandl
   return {
     local,
     threads,
+    chargePointServices,
     stats: total,
     stop() {
       stopping ??= (async () => {

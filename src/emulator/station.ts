@@ -1,8 +1,19 @@
 /**
- * One emulated charge point over OCPP-J (1.6, 2.0.1, 2.1): connection with reconnect backoff and jitter, boot,
- * heartbeat, one CALL in flight with a FIFO queue (OCPP-J 1.6 §4.1.1, 2.0.1 Part 4 §4.1.1), transaction
- * messages kept while offline and replayed in order (throttled), charging sessions with meter values, and the
- * answers to the central system's commands (./commands-v16.ts, ./commands-v2.ts).
+ * One emulated charge point over OCPP-J (1.6, 2.0.1, 2.1) or OCPP-S (1.5, 1.6): connection with reconnect
+ * backoff and jitter, boot, heartbeat, one CALL in flight with a FIFO queue (OCPP-J 1.6 §4.1.1, 2.0.1 Part 4
+ * §4.1.1; OCPP 1.5/1.6 §4.1: a charge point SHOULD NOT send a request before the previous one is answered),
+ * transaction messages kept while offline and replayed in order (throttled), charging sessions with meter
+ * values, and the answers to the central system's commands (./commands-v16.ts, ./commands-v15.ts,
+ * ./commands-v2.ts).
+ *
+ * Transports. The station logic is shared; the wire is one of:
+ *  - OCPP-J: the station's own WsClient, whose event handler the station is (no closures per connection or
+ *    message). This is the hot path of large fleets: nothing below adds work or allocations to it;
+ *  - OCPP-S: the fleet thread's SoapHub (./soap-hub.ts, loaded only by fleets with SOAP stations): each CALL is
+ *    an HTTP POST of a SOAP envelope; the response (or Fault) comes back through `soapResult` / `soapFault`, a
+ *    network failure or timeout through `soapFailed` (the link goes down as a closed WebSocket would), and the
+ *    central system's commands arrive at the hub's ChargePointService, which runs `handleCommand`. "Connecting"
+ *    is the next BootNotification attempt: the link is up once the central system answers anything.
  *
  * Memory: a station is a handful of fields, its connectors and a socket. Timers are not per station: the
  * station tells the shared TimerWheel when it next needs to run (`#reschedule`). Queues and maps are created on
@@ -12,12 +23,14 @@ import { randomUUID } from 'node:crypto';
 import { WsClient, WS_CONNECTING, WS_OPEN, type WsClientOptions, type WsError, type WsHandler } from './ws-client.js';
 import { parseFrame, isBadFrame, serializeCall, serializeCallResult, serializeCallError } from '../protocol/ocpp-j/frames.js';
 import type { Payload } from '../protocol/ocpp-j/frames.js';
-import { MessageType } from '../protocol/versions.js';
+import { MessageType, type OcppVersion } from '../protocol/versions.js';
 import { RpcErrorCode } from '../protocol/rpc-error-codes.js';
 import { getActionValidators } from '../protocol/validation/registry.js';
-import { initiatorOf } from '../protocol/actions.js';
+import type { ActionValidators } from '../protocol/validation/types.js';
+import type { SoapVersion } from '../protocol/soap/codec.js';
 import type { TimerWheel, WheelClient } from './wheel.js';
 import type { FleetStats } from './stats.js';
+import type { SoapHub } from './soap-hub.js';
 import type { ConfigKey, EmulatorTimings, Scenario, StationEvent, StationSpec, StationState } from './types.js';
 import { handlersFor, type CommandResult } from './commands.js';
 
@@ -33,6 +46,8 @@ export interface StationContext {
   validate: boolean;
   onEvent: ((event: StationEvent) => void) | null;
   warn(message: string): void;
+  /** OCPP-S client and ChargePointService of this thread; set by the fleet before its SOAP stations start. */
+  soap: SoapHub | null;
 }
 
 export interface Session {
@@ -85,6 +100,12 @@ interface Job {
 
 const TX_ACTIONS = new Set(['StartTransaction', 'StopTransaction', 'MeterValues', 'TransactionEvent']);
 
+/** OCPP-S link states (`#link`). */
+const LINK_NONE = -1; // an OCPP-J station
+const LINK_DOWN = 0;
+const LINK_CONNECTING = 1; // BootNotification posted, no answer from the central system yet
+const LINK_UP = 2;
+
 function isoNow(now = Date.now()): string {
   return new Date(now).toISOString();
 }
@@ -104,6 +125,8 @@ export class EmulatedStation implements WheelClient, WsHandler {
   /** Heartbeat interval given by the central system (s). */
   heartbeatIntervalS = 0;
   #ws: WsClient | null = null;
+  /** OCPP-S link state; LINK_NONE for OCPP-J stations. */
+  #link: number;
   #keysOwned = false;
   #seq = 0;
   #inflight: { id: string; call: OutCall; sentAt: number } | null = null;
@@ -128,6 +151,7 @@ export class EmulatedStation implements WheelClient, WsHandler {
     this.spec = spec;
     this.ctx = ctx;
     this.connectors = spec.connectors.map((c) => new Connector(c.evseId, c.connectorId, c.powerW ?? ctx.powerW));
+    this.#link = spec.transport === 'ocpp-s' ? LINK_DOWN : LINK_NONE;
     ctx.stats.stations++;
   }
 
@@ -139,12 +163,37 @@ export class EmulatedStation implements WheelClient, WsHandler {
     return this.spec.version;
   }
 
+  /** 1.6 or 1.5 (OCPP-S): connectors by connectorId, connector 0 is the station, the 1.6 message set. */
   get v16(): boolean {
-    return this.spec.version === 'ocpp1.6';
+    const v = this.spec.version;
+    return v === 'ocpp1.6' || v === 'ocpp1.5';
   }
 
   get online(): boolean {
-    return this.#ws !== null && this.#ws.readyState === WS_OPEN;
+    const ws = this.#ws;
+    if (ws !== null) return ws.readyState === WS_OPEN;
+    return this.#link > LINK_DOWN;
+  }
+
+  /** The OCPP-J version (never 1.5 on a WebSocket: the configuration and the fleet refuse it). */
+  #jsonVersion(): OcppVersion {
+    const v = this.spec.version;
+    if (v === 'ocpp1.5') throw new Error(`${this.identity}: OCPP 1.5 has no OCPP-J binding`);
+    return v;
+  }
+
+  /** The OCPP-S version (an OCPP-S station is 1.5 or 1.6: the configuration and the fleet refuse 2.x). */
+  #soapVersion(): SoapVersion {
+    const v = this.spec.version;
+    if (v !== 'ocpp1.5' && v !== 'ocpp1.6') throw new Error(`${this.identity}: OCPP-S exists for 1.5 and 1.6 only, not ${v}`);
+    return v;
+  }
+
+  /** Validators of `action` in the station's version (1.5: derived from the WSDL, loaded with the SOAP hub). */
+  #validators(action: string): ActionValidators | undefined {
+    const v = this.spec.version;
+    if (v !== 'ocpp1.5') return getActionValidators(v, action);
+    return this.ctx.soap?.validators15(action);
   }
 
   /** Transaction messages waiting (offline or queued). */
@@ -212,15 +261,29 @@ export class EmulatedStation implements WheelClient, WsHandler {
         ws.close(1000, 'emulator stopped');
       } else ws.terminate();
     }
+    if (this.#link > LINK_DOWN) {
+      // OCPP-S: answers still on their way are ignored (state stopped).
+      if (this.#link === LINK_UP) this.ctx.stats.connected--;
+      this.#link = LINK_DOWN;
+    }
     if (this.state === 'stopped') this.#emitState();
   }
 
-  /** Drops the connection without a close handshake (tests: simulate a network loss). */
+  /** Drops the connection without a close handshake (tests: simulate a network loss; OCPP-S: the link goes down). */
   dropConnection(): void {
-    this.#ws?.terminate();
+    if (this.#link > LINK_DOWN) this.#linkDown();
+    else this.#ws?.terminate();
   }
 
   #connect(): void {
+    if (this.#link !== LINK_NONE) {
+      // OCPP-S: no connection to open; connecting is posting BootNotification (the link is up once answered).
+      this.state = 'connecting';
+      this.#emitState();
+      this.#link = LINK_CONNECTING;
+      this.#sendBoot();
+      return;
+    }
     const spec = this.spec;
     const url = `${spec.url.replace(/\/+$/, '')}/${encodeURIComponent(spec.identity)}`;
     const options: WsClientOptions = { skipUtf8Validation: true, handshakeTimeoutMs: 30_000, maxPayload: 1 << 20 };
@@ -230,7 +293,7 @@ export class EmulatedStation implements WheelClient, WsHandler {
     this.#emitState();
     let ws: WsClient;
     try {
-      ws = new WsClient(url, [spec.version], this, options);
+      ws = new WsClient(url, [this.#jsonVersion()], this, options);
     } catch (error) {
       this.ctx.stats.connectFailures++;
       this.ctx.warn(`${spec.identity}: cannot connect to ${url}: ${(error as Error).message}`);
@@ -267,18 +330,34 @@ export class EmulatedStation implements WheelClient, WsHandler {
   /** @internal */
   wsOpen(ws: WsClient): void {
     if (this.#ws !== ws) return;
+    this.#opened();
+    this.#sendBoot();
+  }
+
+  #opened(): void {
     this.ctx.stats.connected++;
     this.ctx.stats.connects++;
     this.state = 'booting';
     this.#emitState();
-    this.#sendBoot();
   }
 
   /** @internal */
   wsClose(ws: WsClient): void {
     if (this.#ws !== ws) return;
     this.#ws = null;
-    const wasOpen = this.state !== 'connecting';
+    this.#closed(this.state !== 'connecting');
+  }
+
+  /** OCPP-S: the central system is unreachable (refused, reset, timeout) or a simulated reboot stops sending. */
+  #linkDown(): void {
+    const wasUp = this.#link === LINK_UP;
+    if (!wasUp) this.ctx.stats.connectFailures++;
+    this.#link = LINK_DOWN;
+    this.#closed(wasUp);
+  }
+
+  /** The connection (OCPP-J) or the link (OCPP-S) is gone: keep transaction messages, reconnect. */
+  #closed(wasOpen: boolean): void {
     if (wasOpen) {
       this.ctx.stats.connected--;
       this.ctx.stats.disconnects++;
@@ -346,7 +425,14 @@ export class EmulatedStation implements WheelClient, WsHandler {
       attempts: 0,
       then: (p) => this.#onBootResult(p),
       fail: () => {
-        if (this.state === 'booting' || this.state === 'pending') this.#retryBoot(this.ctx.timings.bootRetryDefaultS);
+        // A CALLERROR / Fault or no answer: try again later, as after Pending (only BootNotification is sent).
+        if (this.state === 'booting' || this.state === 'pending') {
+          if (this.state === 'booting') {
+            this.state = 'pending';
+            this.#emitState();
+          }
+          this.#retryBoot(this.ctx.timings.bootRetryDefaultS);
+        }
       },
     };
     this.#transmit(call);
@@ -399,6 +485,7 @@ export class EmulatedStation implements WheelClient, WsHandler {
   #closeForReset(): void {
     if (this.state !== 'resetting') return;
     if (this.#ws !== null) this.#ws.close(1000, 'reset');
+    else if (this.#link > LINK_DOWN) this.#linkDown();
     else {
       this.state = 'offline';
       this.#reconnectAt = Date.now() + this.ctx.timings.rebootDelayMs;
@@ -459,13 +546,17 @@ export class EmulatedStation implements WheelClient, WsHandler {
   }
 
   #transmit(call: OutCall): void {
+    if (this.#link !== LINK_NONE) {
+      this.#transmitSoap(call);
+      return;
+    }
     const ws = this.#ws;
     if (ws === null || ws.readyState !== WS_OPEN) {
       call.fail?.();
       return;
     }
     if (this.ctx.validate) {
-      const v = getActionValidators(this.spec.version, call.action);
+      const v = this.#validators(call.action);
       const r = v?.request(call.payload);
       if (r === undefined || !r.ok) {
         this.ctx.stats.invalidOutgoing++;
@@ -486,13 +577,46 @@ export class EmulatedStation implements WheelClient, WsHandler {
     this.#reschedule();
   }
 
+  /** OCPP-S: the CALL as an HTTP POST through the thread's SoapHub (1.5: the 1.5 payload, validated as such). */
+  #transmitSoap(call: OutCall): void {
+    const hub = this.ctx.soap;
+    if (hub === null || this.#link === LINK_DOWN) {
+      call.fail?.();
+      return;
+    }
+    const version = this.#soapVersion();
+    const wire = hub.wirePayload(version, call.action, call.payload);
+    let problem: string | null = wire === null ? `${call.action} is not a CentralSystemService operation of OCPP-S ${version.slice(4)}` : null;
+    if (wire !== null && this.ctx.validate) {
+      const r = this.#validators(call.action)?.request(wire);
+      if (r === undefined || !r.ok) problem = `invalid ${call.action}: ${r === undefined ? 'unknown action' : r.issues[0]?.message}`;
+    }
+    if (wire === null || problem !== null) {
+      this.ctx.stats.invalidOutgoing++;
+      this.ctx.warn(`${this.identity}: not sending ${problem}`);
+      call.fail?.();
+      queueMicrotask(() => this.#pump());
+      return;
+    }
+    const id = String(++this.#seq);
+    const now = Date.now();
+    this.#inflight = { id, call, sentAt: now };
+    this.ctx.stats.callsSent++;
+    this.ctx.stats.framesOut++;
+    hub.post(this, id, version, call.action, wire);
+    if (this.ctx.onEvent !== null) this.ctx.onEvent({ type: 'sent', identity: this.identity, id, action: call.action, payload: wire, replay: call.offline });
+    if (this.state === 'accepted' && this.heartbeatIntervalS > 0) this.#heartbeatAt = now + this.heartbeatIntervalS * 1000;
+    this.#reschedule();
+  }
+
   // --- receiving ---
 
   #onText(text: string): void {
-    const frame = parseFrame(text, this.spec.version);
+    const version = this.#jsonVersion();
+    const frame = parseFrame(text, version);
     if (isBadFrame(frame)) {
       this.ctx.stats.commandErrors++;
-      if (frame.code !== null && frame.messageType === MessageType.CALL) this.#sendRaw(serializeCallError(this.spec.version, frame.id, frame.code, frame.message));
+      if (frame.code !== null && frame.messageType === MessageType.CALL) this.#sendRaw(serializeCallError(version, frame.id, frame.code, frame.message));
       return;
     }
     switch (frame.type) {
@@ -501,28 +625,68 @@ export class EmulatedStation implements WheelClient, WsHandler {
         return;
       case MessageType.SEND:
         return;
-      case MessageType.CALLRESULT: {
-        const inflight = this.#inflight;
-        if (inflight === null || inflight.id !== frame.id) return;
-        this.#inflight = null;
-        this.ctx.stats.resultsReceived++;
-        if (this.ctx.onEvent !== null) this.ctx.onEvent({ type: 'result', identity: this.identity, id: frame.id, action: inflight.call.action, payload: frame.payload });
-        inflight.call.then?.(frame.payload);
-        this.#pump();
-        this.#reschedule();
+      case MessageType.CALLRESULT:
+        this.#onResult(frame.id, frame.payload, frame.payload);
         return;
-      }
-      default: {
-        const inflight = this.#inflight;
-        if (inflight === null || inflight.id !== frame.id) return;
-        this.#inflight = null;
-        this.ctx.stats.callErrorsReceived++;
-        if (this.ctx.onEvent !== null) this.ctx.onEvent({ type: 'callError', identity: this.identity, id: frame.id, action: inflight.call.action, code: frame.code, description: frame.description });
-        inflight.call.fail?.();
-        this.#pump();
-        this.#reschedule();
-      }
+      default:
+        this.#onCallError(frame.id, frame.code, frame.description);
     }
+  }
+
+  /** The answer to the CALL in flight (`payload` for the station logic; `wire` as received, for the event). */
+  #onResult(id: string, payload: Payload, wire: Payload): void {
+    const inflight = this.#inflight;
+    if (inflight === null || inflight.id !== id) return;
+    this.#inflight = null;
+    this.ctx.stats.resultsReceived++;
+    if (this.ctx.onEvent !== null) this.ctx.onEvent({ type: 'result', identity: this.identity, id, action: inflight.call.action, payload: wire });
+    inflight.call.then?.(payload);
+    this.#pump();
+    this.#reschedule();
+  }
+
+  #onCallError(id: string, code: string, description: string): void {
+    const inflight = this.#inflight;
+    if (inflight === null || inflight.id !== id) return;
+    this.#inflight = null;
+    this.ctx.stats.callErrorsReceived++;
+    if (this.ctx.onEvent !== null) this.ctx.onEvent({ type: 'callError', identity: this.identity, id, action: inflight.call.action, code, description });
+    inflight.call.fail?.();
+    this.#pump();
+    this.#reschedule();
+  }
+
+  // --- OCPP-S answers (called by the SoapHub) ---
+
+  /** @internal The central system answered CALL `id`: `payload` in the 1.6 shape, `wire` as received (1.5 differs). */
+  soapResult(id: string, payload: Payload, wire: Payload): void {
+    if (this.#answered(id)) this.#onResult(id, payload, wire);
+  }
+
+  /** @internal The central system answered CALL `id` with a SOAP Fault (`code`: the OCPP subcode, else the SOAP code). */
+  soapFault(id: string, code: string, description: string): void {
+    if (this.#answered(id)) this.#onCallError(id, code, description);
+  }
+
+  /** @internal The POST of CALL `id` failed (refused, reset, timeout): the central system is unreachable. */
+  soapFailed(id: string): void {
+    if (this.state === 'stopped' || this.#link <= LINK_DOWN) return;
+    const inflight = this.#inflight;
+    if (inflight === null || inflight.id !== id) return;
+    this.#linkDown();
+  }
+
+  /** An HTTP answer arrived: counts it, brings a connecting link up; true when it answers the CALL in flight. */
+  #answered(id: string): boolean {
+    if (this.state === 'stopped' || this.#link <= LINK_DOWN) return false;
+    this.ctx.stats.framesIn++;
+    const inflight = this.#inflight;
+    if (inflight === null || inflight.id !== id) return false;
+    if (this.#link === LINK_CONNECTING) {
+      this.#link = LINK_UP;
+      this.#opened();
+    }
+    return true;
   }
 
   #sendRaw(text: string): void {
@@ -533,14 +697,29 @@ export class EmulatedStation implements WheelClient, WsHandler {
   }
 
   #onCall(id: string, action: string, payload: Payload): void {
+    const result = this.handleCommand(action, payload);
+    if ('error' in result) {
+      this.#sendRaw(serializeCallError(this.#jsonVersion(), id, result.error, result.description));
+      return;
+    }
+    this.#sendRaw(serializeCallResult(id, result.reply));
+    result.after?.();
+  }
+
+  /**
+   * A command of the central system (OCPP-J CALL or OCPP-S request): request validation, the handler of the
+   * station's version, reply validation (an invalid reply becomes InternalError and is counted). The caller
+   * writes the answer, then runs `after` of a reply.
+   */
+  handleCommand(action: string, payload: Payload): CommandResult {
     const stats = this.ctx.stats;
     stats.commandsReceived++;
     const version = this.spec.version;
-    const validators = getActionValidators(version, action);
+    const validators = this.#validators(action);
     let result: CommandResult;
     if (validators === undefined) {
       result = { error: RpcErrorCode.NotImplemented, description: `${action} is not an OCPP ${version} action` };
-    } else if (initiatorOf(version, action) === 'station') {
+    } else if (validators.initiator === 'station') {
       result = { error: RpcErrorCode.NotSupported, description: `${action} is sent by the charging station, not to it` };
     } else {
       const check = validators.request(payload);
@@ -561,9 +740,8 @@ export class EmulatedStation implements WheelClient, WsHandler {
     }
     if ('error' in result) {
       stats.commandErrors++;
-      this.#sendRaw(serializeCallError(version, id, result.error, result.description));
       if (this.ctx.onEvent !== null) this.ctx.onEvent({ type: 'command', identity: this.identity, action, payload, reply: { error: result.error } });
-      return;
+      return result;
     }
     const reply = result.reply;
     if (this.ctx.validate && validators?.response !== undefined) {
@@ -571,13 +749,11 @@ export class EmulatedStation implements WheelClient, WsHandler {
       if (!check.ok) {
         stats.invalidOutgoing++;
         this.ctx.warn(`${this.identity}: reply to ${action} is invalid: ${check.issues[0]?.message}`);
-        this.#sendRaw(serializeCallError(version, id, RpcErrorCode.InternalError, `emulator built an invalid ${action} reply`));
-        return;
+        return { error: RpcErrorCode.InternalError, description: `emulator built an invalid ${action} reply` };
       }
     }
-    this.#sendRaw(serializeCallResult(id, reply));
     if (this.ctx.onEvent !== null) this.ctx.onEvent({ type: 'command', identity: this.identity, action, payload, reply });
-    result.after?.();
+    return result;
   }
 
   // --- status, heartbeat, meter values ---
@@ -868,6 +1044,8 @@ export class EmulatedStation implements WheelClient, WsHandler {
       const call = inflight.call;
       if (call.tx && ++call.attempts < 3) (this.#queue ??= []).unshift(call);
       else call.fail?.();
+      // OCPP-S: no answer in time means the central system is unreachable (as a refused or reset POST).
+      if (this.#link > LINK_DOWN) this.#linkDown();
     }
     if (this.#jobs !== null) {
       const due = this.#jobs.filter((j) => now >= j.at);

@@ -1,8 +1,18 @@
 /**
- * Shared types of the charge point emulator. The emulator speaks only the OCPP-J wire protocol (it imports
- * nothing from src/control or src/shard), so it can drive any central system.
+ * Shared types of the charge point emulator. The emulator speaks only the wire protocols, OCPP-J (WebSocket)
+ * and OCPP-S (SOAP over HTTP); it imports nothing from src/control or src/shard, so it can drive any central
+ * system.
  */
 import type { OcppVersion } from '../protocol/versions.js';
+
+/**
+ * The OCPP version of an emulated station: an OCPP-J subprotocol (1.6, 2.0.1, 2.1), or 1.5, which exists only
+ * over SOAP (OCPP-S speaks 1.5 and 1.6).
+ */
+export type EmulatorVersion = OcppVersion | 'ocpp1.5';
+
+/** `ocpp-j`: WebSocket (ws:// or wss:// URL); `ocpp-s`: SOAP 1.2 over HTTP (http:// or https:// URL). */
+export type StationTransport = 'ocpp-j' | 'ocpp-s';
 
 /** One configuration key (1.6 configurationKey / 2.x ConfigurationKeys entry). */
 export interface ConfigKey {
@@ -33,9 +43,16 @@ export type Scenario =
 /** Everything one emulated station needs, normalized from either configuration style or a template. */
 export interface StationSpec {
   identity: string;
-  /** Central system URL without the identity (…/ocpp); the identity is appended, URL-encoded. */
+  /**
+   * OCPP-J: the central system URL without the identity (ws://…/ocpp); the identity is appended, URL-encoded.
+   * OCPP-S: the CentralSystemService address itself (http://…/Ocpp/CentralSystemService); the identity goes in
+   * the chargeBoxIdentity header.
+   */
   url: string;
-  version: OcppVersion;
+  /** Follows the URL scheme (see `transportOf` in ./config.ts). */
+  transport: StationTransport;
+  /** 1.5 only with transport ocpp-s; 2.x only with ocpp-j. */
+  version: EmulatorVersion;
   vendor: string;
   model: string;
   serialNumber?: string;
@@ -67,6 +84,21 @@ export interface EmulatorTimings {
   bootRetryDefaultS: number;
   /** Delay between the steps of simulated firmware / diagnostics / log uploads. */
   statusStepMs: number;
+}
+
+/**
+ * The ChargePointService HTTP endpoint of a fleet thread (OCPP-S stations only): the central system's commands
+ * are POSTed to `http://<publicHost>:<port><path>/<identity>` (also routed by the chargeBoxIdentity header).
+ */
+export interface ChargePointServiceOptions {
+  /** Listen address (default 127.0.0.1). */
+  host?: string;
+  /** Listen port (default 0: an ephemeral port). With several threads, thread i listens on port + i. */
+  port?: number;
+  /** Path before the identity (default /Ocpp/ChargePointService). */
+  path?: string;
+  /** Host written in the station's WS-A From address (default: host; the machine's hostname when host is a wildcard). */
+  publicHost?: string;
 }
 
 export const DEFAULT_TIMINGS: EmulatorTimings = Object.freeze({

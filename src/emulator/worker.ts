@@ -3,7 +3,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Fleet, type FleetOptions } from './fleet.js';
 
 export type WorkerIn = { t: 'stop' };
-export type WorkerOut = { t: 'stats'; stats: Fleet['stats'] } | { t: 'stopped'; stats: Fleet['stats'] } | { t: 'warn'; message: string };
+export type WorkerOut =
+  | { t: 'stats'; stats: Fleet['stats'] }
+  | { t: 'stopped'; stats: Fleet['stats'] }
+  | { t: 'warn'; message: string }
+  /** The stations are starting; the thread's ChargePointService address (OCPP-S), else null. */
+  | { t: 'ready'; chargePointService: string | null }
+  /** The fleet could not start (the ChargePointService cannot listen). */
+  | { t: 'error'; message: string };
 
 const port = parentPort!;
 const options = workerData as Omit<FleetOptions, 'onEvent' | 'warn'>;
@@ -15,6 +22,10 @@ const fleet = new Fleet({
     if (++warned <= 100) port.postMessage({ t: 'warn', message } satisfies WorkerOut);
   },
 }).start();
+fleet.ready().then(
+  () => port.postMessage({ t: 'ready', chargePointService: fleet.chargePointService } satisfies WorkerOut),
+  (error: unknown) => port.postMessage({ t: 'error', message: (error as Error).message } satisfies WorkerOut),
+);
 // Counters every second, but only when one changed (an idle fleet answering pings does not wake the main thread).
 let posted = '';
 const timer = setInterval(() => {
