@@ -124,6 +124,7 @@ export async function startFleet(options: StartFleetOptions): Promise<FleetHandl
   let prev: FleetStats | null = null;
   let prevAt = started;
   const interval = options.summaryIntervalMs ?? 5000;
+  if (interval > 0 && chargePointServices.length > 0) log(`emulator: ChargePointService of the OCPP-S stations at ${chargePointServices.map((u) => `${u}/<identity>`).join(', ')}`);
   const timer =
     interval > 0
       ? setInterval(() => {
