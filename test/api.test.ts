@@ -230,19 +230,28 @@ test('ChargePointList (both paths) in the ocpp-cs shape with boot info and conne
     assert.equal(gone.Connected, false);
     assert.equal(gone.Connection, null);
   }
+  // The list is cached until the registry changes: a new station shows at once.
+  const late = await TestStation.connect(h.url('LIST-5'), ['ocpp1.6']);
+  await waitFor(() => h.server.station('LIST-5')?.connected === true, 5000, 'LIST-5 registered');
+  const relisted = (await http(h.port, 'GET', '/api/v1/ChargePointList')).body.ChargePointList as Array<Record<string, any>>;
+  assert.deepEqual(relisted.map((x) => x.Identity).sort(), ['LIST-0', 'LIST-1', 'LIST-2', 'LIST-3', 'LIST-4', 'LIST-5']);
+  await late.close();
+  await waitFor(() => h.server.station('LIST-5')?.connected === false, 5000, 'LIST-5 gone');
+  const afterClose = (await http(h.port, 'GET', '/api/v1/ChargePointList')).body.ChargePointList as Array<Record<string, any>>;
+  assert.equal(afterClose.find((x) => x.Identity === 'LIST-5')!.Connected, false);
   const connected = await http(h.port, 'GET', '/api/v1/stations?connected=true');
   assert.equal(connected.body.total, 4);
   assert.deepEqual(connected.body.stations.map((s: { identity: string }) => s.identity), ['LIST-0', 'LIST-1', 'LIST-2', 'LIST-3']);
   assert.equal((await http(h.port, 'GET', '/api/v1/stations?version=ocpp2.0.1')).body.total, 2);
   assert.equal((await http(h.port, 'GET', '/api/v1/stations?status=Available')).body.total, 2);
-  assert.equal((await http(h.port, 'GET', '/api/v1/stations?transport=ws&connected=false')).body.total, 1);
+  assert.equal((await http(h.port, 'GET', '/api/v1/stations?transport=ws&connected=false')).body.total, 2);
   const page1 = await http(h.port, 'GET', '/api/v1/stations?limit=2');
-  assert.equal(page1.body.total, 5);
+  assert.equal(page1.body.total, 6);
   assert.equal(page1.body.count, 2);
   const page2 = await http(h.port, 'GET', `/api/v1/stations?limit=2&cursor=${page1.body.nextCursor}`);
   assert.deepEqual(page2.body.stations.map((s: { identity: string }) => s.identity), ['LIST-2', 'LIST-3']);
   const page3 = await http(h.port, 'GET', `/api/v1/stations?limit=2&cursor=${page2.body.nextCursor}`);
-  assert.deepEqual(page3.body.stations.map((s: { identity: string }) => s.identity), ['LIST-4']);
+  assert.deepEqual(page3.body.stations.map((s: { identity: string }) => s.identity), ['LIST-4', 'LIST-5']);
   assert.equal(page3.body.nextCursor, null);
   assert.deepEqual((await http(h.port, 'GET', '/api/v1/stations?limit=2&offset=3')).body.stations.map((s: { identity: string }) => s.identity), ['LIST-3', 'LIST-4']);
   const bad = await http(h.port, 'GET', '/api/v1/stations?limit=0&connected=maybe');

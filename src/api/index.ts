@@ -33,6 +33,8 @@ const GATEWAY_MARGIN_MS = 4000;
 const MAX_TIMEOUT_MS = 3_600_000;
 const LIST_LIMIT_DEFAULT = 100;
 const LIST_LIMIT_MAX = 10_000;
+/** How stale the cached ChargePointList may be in last-message times only (every other change rebuilds it). */
+const LIST_SEEN_STALE_MS = 1000;
 
 export interface ApiHandler extends WebHandler {
   /** The route table (the OpenAPI test compares it with api.yaml). */
@@ -127,10 +129,20 @@ export function createApi(server: RouterServer): ApiHandler {
 
   // --- handlers ---
 
+  // The whole list is built on this thread: with 10,000 stations that is megabytes per request. It is kept
+  // until the registry changes; a change of last-message times alone (batched every second while stations
+  // talk) reuses it for up to LIST_SEEN_STALE_MS.
+  let listCache: { revision: number; seenRevision: number; builtAt: number; body: string } | null = null;
   const chargePointList = (): WebResponse => {
-    const list: Record<string, unknown>[] = [];
-    for (const record of server.registry.all()) list.push(chargePointItem(record));
-    return jsonResponse(200, { ChargePointList: list });
+    const registry = server.registry;
+    const now = Date.now();
+    const c = listCache;
+    if (c === null || c.revision !== registry.revision || (c.seenRevision !== registry.seenRevision && now - c.builtAt >= LIST_SEEN_STALE_MS)) {
+      const list: Record<string, unknown>[] = [];
+      for (const record of registry.all()) list.push(chargePointItem(record));
+      listCache = { revision: registry.revision, seenRevision: registry.seenRevision, builtAt: now, body: JSON.stringify({ ChargePointList: list }) };
+    }
+    return { status: 200, headers: { 'Content-Type': 'application/json' }, body: listCache!.body };
   };
 
   const stations = ({ query }: RouteContext): WebResponse => {

@@ -57,6 +57,25 @@ export class StationRegistry {
   #stations = new Map<string, StationRecord>();
   #dirty = false;
   #path: string | null = null;
+  #revision = 0;
+  #seenRevision = 0;
+
+  /**
+   * Counts changes: `revision` every change but last-message times, `seenRevision` those (they arrive in
+   * batches every second while stations talk). Views built from the whole registry are cached by them.
+   */
+  get revision(): number {
+    return this.#revision;
+  }
+
+  get seenRevision(): number {
+    return this.#seenRevision;
+  }
+
+  #changed(): void {
+    this.#dirty = true;
+    this.#revision++;
+  }
 
   get size(): number {
     return this.#stations.size;
@@ -91,7 +110,7 @@ export class StationRegistry {
       }
       Object.assign(record, { account: e.account, version: e.version, transport: 'ws', remoteAddress: e.remoteAddress, connected: true, connectedAt: e.at, lastMessageAt: e.at, shard, connId: e.connId });
     }
-    this.#dirty = true;
+    this.#changed();
     return replaced;
   }
 
@@ -100,7 +119,7 @@ export class StationRegistry {
     const record = this.#stations.get(e.identity);
     if (record === undefined || record.connId !== e.connId) return false;
     Object.assign(record, { connected: false, disconnectedAt: e.at, lastDisconnect: { code: e.code, reason: e.reason }, shard: null, connId: null });
-    this.#dirty = true;
+    this.#changed();
     return true;
   }
 
@@ -113,7 +132,7 @@ export class StationRegistry {
         lost.push(record);
       }
     }
-    if (lost.length > 0) this.#dirty = true;
+    if (lost.length > 0) this.#changed();
     return lost;
   }
 
@@ -121,14 +140,14 @@ export class StationRegistry {
     const record = this.#stations.get(identity);
     if (record === undefined || record.connId !== connId) return;
     record.boot = { payload, status, at };
-    this.#dirty = true;
+    this.#changed();
   }
 
   status(identity: string, connId: number, status: ConnectorStatus): void {
     const record = this.#stations.get(identity);
     if (record === undefined || record.connId !== connId) return;
     record.connectors[status.connector] = status;
-    this.#dirty = true;
+    this.#changed();
   }
 
   seen(entries: Array<[string, number]>): void {
@@ -136,6 +155,7 @@ export class StationRegistry {
       const record = this.#stations.get(identity);
       if (record !== undefined && (record.lastMessageAt === null || at > record.lastMessageAt)) record.lastMessageAt = at;
     }
+    this.#seenRevision++;
     // lastMessageAt alone does not make the file dirty: it is saved with the next real change or at stop.
   }
 
@@ -162,7 +182,7 @@ export class StationRegistry {
         connId: 0,
       });
     }
-    this.#dirty = true;
+    this.#changed();
   }
 
   /** Last-request times of SOAP stations; a station that had gone quiet is present again. */
@@ -171,9 +191,10 @@ export class StationRegistry {
       const record = this.#stations.get(identity);
       if (record === undefined || record.transport !== 'soap') continue;
       if (record.lastMessageAt === null || at > record.lastMessageAt) record.lastMessageAt = at;
+      this.#seenRevision++;
       if (!record.connected) {
         Object.assign(record, { connected: true, connectedAt: at, connId: 0 });
-        this.#dirty = true;
+        this.#changed();
       }
     }
   }
@@ -188,7 +209,7 @@ export class StationRegistry {
         n++;
       }
     }
-    if (n > 0) this.#dirty = true;
+    if (n > 0) this.#changed();
     return n;
   }
 
@@ -217,6 +238,7 @@ export class StationRegistry {
       // Whatever was connected at the last stop is not connected now.
       this.#stations.set(s.identity, { ...s, connected: false, shard: null, connId: s.transport === 'soap' ? 0 : null });
     }
+    this.#revision++;
   }
 
   /** Writes the registry if it changed (atomically: temp file + rename). */
