@@ -16,7 +16,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { DIST, ROOT, fmt, machine, save, sleep, startServer, table } from './harness.js';
-import { processCpuSeconds, processMemory, threadCpu } from './proc.js';
+import { processCpuSplit, processMemory, threadCpu } from './proc.js';
 
 interface Options {
   stations: number;
@@ -29,6 +29,8 @@ interface Options {
   runs: number;
   workers: number;
   baseline: boolean;
+  /** Profile the server (node --cpu-prof into this folder). */
+  cpuProfDir: string | null;
 }
 
 function num(flags: Map<string, string>, name: string, dflt: number, min: number): number {
@@ -41,14 +43,17 @@ function num(flags: Map<string, string>, name: string, dflt: number, min: number
 
 interface Sample {
   cpuS: number;
+  systemS: number;
   rssBytes: number;
   threads: Record<string, number>;
 }
 
 function sample(pid: number): Sample {
   const threads: Record<string, number> = {};
-  for (const [name, t] of Object.entries(threadCpu(pid))) threads[name.replace(/^\d+ /, '')] = (threads[name.replace(/^\d+ /, '')] ?? 0) + t.userS + t.systemS;
-  return { cpuS: processCpuSeconds(pid), rssBytes: processMemory(pid).vmRssBytes, threads };
+  // Keyed by "<tid> <name>": Node names most of its threads "node", so the tid tells them apart.
+  for (const [key, t] of Object.entries(threadCpu(pid))) threads[key] = t.userS + t.systemS;
+  const cpu = processCpuSplit(pid);
+  return { cpuS: cpu.userS + cpu.systemS, systemS: cpu.systemS, rssBytes: processMemory(pid).vmRssBytes, threads };
 }
 
 function threadDelta(a: Sample, b: Sample): Record<string, number> {
@@ -65,6 +70,9 @@ interface RunResult {
   bootS: number;
   emulatorCpuS: number;
   serverCpuS: number;
+  /** Of which in the kernel (stime). */
+  emulatorSystemS: number;
+  serverSystemS: number;
   ratio: number;
   emulatorRssBytes: number;
   serverRssBytes: number;
@@ -77,12 +85,12 @@ async function measure(o: Options, stations: number, workDir: string): Promise<R
   const server = await startServer('router', {
     workers: o.workers,
     workDir,
-    cpuProfDir: null,
+    cpuProfDir: o.cpuProfDir,
     env: { HEARTBEAT_INTERVAL_S: String(o.heartbeatS), PING_INTERVAL_S: String(o.pingS) },
   });
   const emulator = spawn(
     process.execPath,
-    [join(DIST, 'src', 'main.js'), 'emulate', '--stations', String(stations), '--url', `ws://127.0.0.1:${server.port}/ocpp`, '--threads', String(stations < 1000 ? 0 : o.emuThreads), '--rate', String(o.rate), '--summary-s', '1'],
+    [join(DIST, 'src', 'main.js'), 'emulate', '--stations', String(stations), '--url', `ws://127.0.0.1:${server.port}/ocpp`, '--threads', String(o.emuThreads), '--rate', String(o.rate), '--summary-s', '1'],
     { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let booted = 0;
@@ -123,6 +131,8 @@ async function measure(o: Options, stations: number, workDir: string): Promise<R
       bootS,
       emulatorCpuS,
       serverCpuS,
+      emulatorSystemS: e1.systemS - e0.systemS,
+      serverSystemS: s1.systemS - s0.systemS,
       ratio: emulatorCpuS / serverCpuS,
       emulatorRssBytes: e1.rssBytes,
       serverRssBytes: s1.rssBytes,
@@ -148,6 +158,7 @@ export async function emulatorCpu(flags: Map<string, string>, workDir: string): 
     runs: num(flags, 'runs', 1, 1),
     workers: num(flags, 'workers', 1, 1),
     baseline: flags.get('baseline') !== 'false',
+    cpuProfDir: flags.get('cpu-prof') === 'true' ? join(workDir, 'cpuprof') : null,
   };
   const noSave = flags.get('no-save') === 'true';
   const base = o.baseline ? await measure({ ...o, settleS: 2, windowS: Math.min(o.windowS, 10) }, 1, workDir) : null;
@@ -155,7 +166,7 @@ export async function emulatorCpu(flags: Map<string, string>, workDir: string): 
   for (let i = 0; i < o.runs; i++) {
     const r = await measure(o, o.stations, workDir);
     const perStation = base === null ? NaN : (r.emulatorRssBytes - base.emulatorRssBytes) / r.stations;
-    rows.push([i + 1, r.stations, fmt(r.bootS, 1), fmt(r.emulatorCpuS), fmt(r.serverCpuS), fmt(r.ratio), fmt(r.emulatorRssBytes / 2 ** 20, 0), fmt(r.serverRssBytes / 2 ** 20, 0), fmt(perStation / 1024, 1)]);
+    rows.push([i + 1, r.stations, fmt(r.bootS, 1), `${fmt(r.emulatorCpuS)} (${fmt(r.emulatorSystemS)})`, `${fmt(r.serverCpuS)} (${fmt(r.serverSystemS)})`, fmt(r.ratio), fmt(r.emulatorRssBytes / 2 ** 20, 0), fmt(r.serverRssBytes / 2 ** 20, 0), fmt(perStation / 1024, 1)]);
     process.stderr.write(`run ${i + 1}: emulator threads ${JSON.stringify(r.emulatorThreads)}; server threads ${JSON.stringify(r.serverThreads)}\n`);
     save(noSave, {
       scenario: 'emulator-cpu',
@@ -167,6 +178,6 @@ export async function emulatorCpu(flags: Map<string, string>, workDir: string): 
   process.stdout.write(
     `emulator-cpu: ${o.stations} OCPP 1.6 stations, heartbeat ${o.heartbeatS} s, server ping ${o.pingS} s, window ${o.windowS} s after ${o.settleS} s settle; ` +
       `router WORKERS=${o.workers}, emulator --threads ${o.emuThreads}\n` +
-      `${table(['run', 'stations', 'boot s', 'emulator CPU s', 'server CPU s', 'emu/server', 'emulator RSS MB', 'server RSS MB', 'emu KB/station'], rows)}\n`,
+      `${table(['run', 'stations', 'boot s', 'emulator CPU s (sys)', 'server CPU s (sys)', 'emu/server', 'emulator RSS MB', 'server RSS MB', 'emu KB/station'], rows)}\n`,
   );
 }
