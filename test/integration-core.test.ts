@@ -66,6 +66,13 @@ test('the registry keeps account, version, boot payload, connector statuses and 
   assert.deepEqual(record.boot!.payload, { reason: 'PowerUp', chargingStation: { model: 'X1', vendorName: 'Acme' } });
   assert.equal(record.connectors['1/2']!.status, 'Occupied');
   assert.ok(record.connectedAt! > 0 && record.lastMessageAt! >= record.connectedAt!);
+  // The shard reports last-message times once a second for the stations that talked: each message moves it on.
+  for (let round = 0; round < 2; round++) {
+    const before = h.server.station('REG-1')!.lastMessageAt!;
+    await new Promise((r) => setTimeout(r, 20));
+    await station.call('Heartbeat', {});
+    await waitFor(() => h.server.station('REG-1')!.lastMessageAt! > before, 3000, `last message time moved (round ${round})`);
+  }
   await station.close();
   await waitFor(() => h.server.station('REG-1')?.connected === false, 5000, 'disconnect recorded');
   assert.equal(h.server.station('REG-1')!.lastDisconnect!.code, 1005);

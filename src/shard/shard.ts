@@ -101,7 +101,8 @@ export class Shard {
   #nextConnId = 1;
   #idPrefix: string;
   #idCounter = 0;
-  #lastSeenFlush = Date.now();
+  /** Sessions that received something since the last flush (each once: RpcSession.seenQueued). */
+  #seen: RpcSession[] = [];
   #seenTimer: NodeJS.Timeout;
   #stopping = false;
   #httpRequests = new Map<number, (response: WebResponse) => void>();
@@ -149,7 +150,15 @@ export class Shard {
       {
         upgrade: (info) => this.#upgrade(info),
         open: (socket, station) => this.#open(socket, station),
-        message: (_socket, station, text) => station.session?.receive(text),
+        message: (_socket, station, text) => {
+          const session = station.session;
+          if (session === null) return;
+          if (!session.seenQueued) {
+            session.seenQueued = true;
+            this.#seen.push(session);
+          }
+          session.receive(text);
+        },
         violation: (socket, station, kind, bytes) => this.#violation(socket, station, kind, bytes),
         close: (_socket, station, code, reason) => this.#closed(station, code, reason),
       },
@@ -349,14 +358,18 @@ export class Shard {
     this.#deps.post({ t: 'registryEvents', events });
   }
 
+  /** Last-message times of the stations that talked since the last flush (not a walk over every session). */
   #flushSeen(): void {
-    const since = this.#lastSeenFlush;
-    this.#lastSeenFlush = Date.now();
-    const entries: Array<[string, number]> = [];
-    for (const session of this.#sessions.values()) {
-      if (session.lastSeenAt >= since) entries.push([session.identity, session.lastSeenAt]);
+    const seen = this.#seen;
+    if (seen.length === 0) return;
+    this.#seen = [];
+    const entries: Array<[string, number]> = new Array(seen.length);
+    for (let i = 0; i < seen.length; i++) {
+      const session = seen[i]!;
+      session.seenQueued = false;
+      entries[i] = [session.identity, session.lastSeenAt];
     }
-    if (entries.length > 0) this.#deps.post({ t: 'seen', entries });
+    this.#deps.post({ t: 'seen', entries });
   }
 
   // --- session hooks: counters and registry events ---

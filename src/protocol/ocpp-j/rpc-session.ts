@@ -95,6 +95,8 @@ export class RpcSession implements StationContext {
   bootState: BootState = 'unknown';
   /** Opaque slot for the shard (e.g. remote address); not used by the session. */
   remoteAddress: string;
+  /** The shard's mark: this session is in its list of stations heard since the last last-seen flush. */
+  seenQueued = false;
 
   #ctx: SessionContext;
   #transport: SessionTransport;
