@@ -27,7 +27,7 @@ export class ControlMetrics {
 
   constructor(view: ControlView) {
     this.#view = view;
-    collectDefaultMetrics({ register: this.#registry });
+    collectDefaultMetrics({ register: this.#registry, eventLoopMonitoringPrecision: LOOP_RESOLUTION_MS });
     // prom-client names these gauges `_total`, which Prometheus reserves for counters (promtool rejects them).
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.#registry.removeSingleMetric(name);
     this.#loop.enable();
