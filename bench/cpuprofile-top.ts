@@ -2,10 +2,10 @@
  * Top functions of a V8 .cpuprofile (from `node --cpu-prof`, e.g. `npm run bench -- heartbeat --cpu-prof`):
  * self time and inclusive time per function, aggregated over call sites.
  *
- *   node dist/bench/cpuprofile-top.js <file.cpuprofile> [--top 30] [--after-s S] [--no-idle]
+ *   node dist/bench/cpuprofile-top.js <file.cpuprofile> [--top 30] [--after-s S] [--until-s S] [--no-idle]
  *
- * --after-s keeps the samples taken S seconds or more after the profile started (a steady window after a
- * boot ramp); --no-idle leaves the (idle) samples out of the total.
+ * --after-s / --until-s keep the samples taken in that window, in seconds from the start of the profile (a
+ * steady window after a boot ramp and before the stop); --no-idle leaves the (idle) samples out of the total.
  */
 import { readFileSync } from 'node:fs';
 
@@ -31,6 +31,8 @@ const topIndex = process.argv.indexOf('--top');
 const top = topIndex > 0 ? Number(process.argv[topIndex + 1]) : 30;
 const afterIndex = process.argv.indexOf('--after-s');
 const afterUs = afterIndex > 0 ? Number(process.argv[afterIndex + 1]) * 1e6 : 0;
+const untilIndex = process.argv.indexOf('--until-s');
+const untilUs = untilIndex > 0 ? Number(process.argv[untilIndex + 1]) * 1e6 : Infinity;
 const noIdle = process.argv.includes('--no-idle');
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 
@@ -46,7 +48,7 @@ for (let i = 0; i < profile.samples.length; i++) {
   const id = profile.samples[i]!;
   const delta = profile.timeDeltas[i] ?? 0;
   at += delta;
-  if (at < afterUs || (noIdle && byId.get(id)!.callFrame.functionName === '(idle)')) continue;
+  if (at < afterUs || at > untilUs || (noIdle && byId.get(id)!.callFrame.functionName === '(idle)')) continue;
   selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
 }
 const key = (node: ProfileNode): string => {
@@ -71,7 +73,7 @@ for (const [id, us] of selfUs) {
   }
 }
 const pct = (us: number): string => `${((us / total) * 100).toFixed(1).padStart(5)}%`;
-process.stdout.write(`${file}: ${(total / 1e6).toFixed(2)} s sampled${afterUs > 0 ? ` from ${afterUs / 1e6} s on` : ''}${noIdle ? ', idle left out' : ''}\n\nself time:\n`);
+process.stdout.write(`${file}: ${(total / 1e6).toFixed(2)} s sampled${afterUs > 0 || untilUs < Infinity ? ` in [${afterUs / 1e6} s, ${untilUs / 1e6} s]` : ''}${noIdle ? ', idle left out' : ''}\n\nself time:\n`);
 for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${pct(us)}  ${k}\n`);
 process.stdout.write('\ninclusive time:\n');
 for (const [k, us] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${pct(us)}  ${k}\n`);

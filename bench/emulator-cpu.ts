@@ -5,6 +5,7 @@
  *
  *   npm run bench -- emulator-cpu --stations 19000 --heartbeat-s 30 --window-s 60 --settle-s 10
  *                                 --emu-threads 2 --rate 2000 --runs 1
+ *                                 [--emu-args="--scenario random --mean-arrival-s 600"] [--cpu-prof]
  *
  * Server: the router as `npm start` runs it (WORKERS 1 by default, HEARTBEAT_INTERVAL_S given to the stations
  * at boot, server ping every PING_INTERVAL_S, 60 by default). Emulator: `ocpp-router emulate --stations N`
@@ -29,6 +30,10 @@ interface Options {
   runs: number;
   workers: number;
   baseline: boolean;
+  /** More `emulate` options (a scenario: `--scenario random --mean-arrival-s 600`). */
+  emuArgs: string[];
+  /** Node/V8 flags of the emulator process (experiments: GC settings). */
+  emuNodeFlags: string[];
   /** Profile the server (node --cpu-prof into this folder). */
   cpuProfDir: string | null;
 }
@@ -90,7 +95,7 @@ async function measure(o: Options, stations: number, workDir: string): Promise<R
   });
   const emulator = spawn(
     process.execPath,
-    [join(DIST, 'src', 'main.js'), 'emulate', '--stations', String(stations), '--url', `ws://127.0.0.1:${server.port}/ocpp`, '--threads', String(o.emuThreads), '--rate', String(o.rate), '--summary-s', '1'],
+    [...o.emuNodeFlags, join(DIST, 'src', 'main.js'), 'emulate', '--stations', String(stations), '--url', `ws://127.0.0.1:${server.port}/ocpp`, '--threads', String(o.emuThreads), '--rate', String(o.rate), '--summary-s', '1', ...o.emuArgs],
     { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let booted = 0;
@@ -158,6 +163,8 @@ export async function emulatorCpu(flags: Map<string, string>, workDir: string): 
     runs: num(flags, 'runs', 1, 1),
     workers: num(flags, 'workers', 1, 1),
     baseline: flags.get('baseline') !== 'false',
+    emuNodeFlags: (flags.get('emu-node-flags') ?? '').split(' ').filter((f) => f !== ''),
+    emuArgs: (flags.get('emu-args') ?? '').split(' ').filter((f) => f !== ''),
     cpuProfDir: flags.get('cpu-prof') === 'true' ? join(workDir, 'cpuprof') : null,
   };
   const noSave = flags.get('no-save') === 'true';
@@ -177,7 +184,7 @@ export async function emulatorCpu(flags: Map<string, string>, workDir: string): 
   }
   process.stdout.write(
     `emulator-cpu: ${o.stations} OCPP 1.6 stations, heartbeat ${o.heartbeatS} s, server ping ${o.pingS} s, window ${o.windowS} s after ${o.settleS} s settle; ` +
-      `router WORKERS=${o.workers}, emulator --threads ${o.emuThreads}\n` +
+      `router WORKERS=${o.workers}, emulator --threads ${o.emuThreads}${o.emuArgs.length > 0 ? ` ${o.emuArgs.join(' ')}` : ''}${o.emuNodeFlags.length > 0 ? ` (node ${o.emuNodeFlags.join(' ')})` : ''}\n` +
       `${table(['run', 'stations', 'boot s', 'emulator CPU s (sys)', 'server CPU s (sys)', 'emu/server', 'emulator RSS MB', 'server RSS MB', 'emu KB/station'], rows)}\n`,
   );
 }

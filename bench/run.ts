@@ -344,7 +344,7 @@ async function idleRss(args: Args, workDir: string): Promise<void> {
 const USAGE = `usage: npm run bench -- <scenario> [--flags]
   heartbeat  --stations 100 --duration-s 15 --warmup-s 3 --workers 1 --lg-threads 1 [--cpu-prof]
   idle-rss   --stations 19000 --workers 1 --lg-procs 2 --ramp-per-s 1000 --settle-max-s 90
-  emulator-cpu  --stations 19000 --heartbeat-s 30 --ping-s 60 --window-s 60 --settle-s 10 --emu-threads 2
+  emulator-cpu  --stations 19000 --heartbeat-s 30 --ping-s 60 --window-s 60 --settle-s 10 --emu-threads 2 --emu-args="…"
              --rate 2000 --runs 1 --workers 1 --baseline false (emulator vs the router it drives, CPU and RSS)
   common     --targets router,floor --source-addresses N --no-save
   <name>     a scenario file bench/scenarios/<name>.json (see bench/README.md), e.g. steady-1k, closed-loop,
