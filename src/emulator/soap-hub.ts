@@ -29,6 +29,8 @@ import type { ActionValidators } from '../protocol/validation/types.js';
 import { CodecError, readType, service, writeBody, type SoapVersion } from '../protocol/soap/codec.js';
 import { OCPP_NAMESPACES, SoapFault, WSA_ANONYMOUS, WSA_FAULT_ACTION, WSA_NS, contentType, envelope, faultXml, headerText, parseEnvelope, type ParsedEnvelope, type SoapProtocol } from '../protocol/soap/envelope.js';
 import { lookup15 } from '../protocol/soap/validators.js';
+import { actionFromHttp, readOperation } from '../protocol/soap/operation.js';
+import { readLimited } from '../http/read-limited.js';
 import { fromWire15, toWire15 } from './soap-v15.js';
 import type { EmulatedStation } from './station.js';
 import type { ChargePointServiceOptions } from './types.js';
@@ -223,20 +225,7 @@ export class SoapHub {
       if (st.spec.version !== version) {
         throw new SoapFault('Sender', 'ProtocolError', `station ${identity} speaks OCPP ${st.spec.version.slice(4)}, the request is in the ${version.slice(4)} namespace ${svc.ns}`, 'wrongNamespace');
       }
-      const actionUri = env.wsa.action ?? actionFromHttp(req);
-      if (actionUri === null || actionUri === '') throw new SoapFault('Sender', 'ProtocolError', 'the WS-Addressing Action header is missing', 'missingHeader');
-      if (env.wsa.messageId === null || env.wsa.messageId === '') throw new SoapFault('Sender', 'ProtocolError', 'the WS-Addressing MessageID header is missing', 'missingHeader');
-      const action = actionUri.slice(actionUri.lastIndexOf('/') + 1);
-      const op = Object.hasOwn(svc.actions, action) ? svc.actions[action]! : undefined;
-      if (op === undefined) throw new SoapFault('Sender', 'NotImplemented', `action ${actionUri} is not a ChargePointService operation of OCPP ${version.slice(4)}`, 'unknownAction');
-      if (body.local !== op.request.element) throw new SoapFault('Sender', 'ProtocolError', `action ${actionUri} needs body element ${op.request.element}, got ${body.local}`, 'mismatch');
-      let payload: Payload;
-      try {
-        payload = readType(svc, op.request.type, body.node, body.scope);
-      } catch (error) {
-        if (error instanceof CodecError) throw new SoapFault('Sender', 'FormatViolation', `${error.path}: ${error.message}`, 'body');
-        throw error;
-      }
+      const { action, op, payload } = readOperation(env, svc, 'ChargePointService', version, actionFromHttp(req.headers['content-type'], req.headers.soapaction));
       const stats = st.ctx.stats;
       stats.framesIn++;
       const result = st.handleCommand(action, payload);
@@ -312,21 +301,4 @@ export class SoapHub {
 }
 
 /** SOAP 1.2 `action` media-type parameter, or the SOAP 1.1 SOAPAction header. */
-function actionFromHttp(req: IncomingMessage): string | null {
-  const m = /;\s*action\s*=\s*"?([^";]+)"?/i.exec(req.headers['content-type'] ?? '');
-  if (m !== null) return m[1]!;
-  const sa = req.headers.soapaction;
-  const text = (Array.isArray(sa) ? sa[0] : sa)?.replace(/"/g, '') ?? '';
-  return text === '' ? null : text;
-}
 
-async function readLimited(body: AsyncIterable<Buffer | Uint8Array>, max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > max) throw new Error(`response over ${max} bytes`);
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}

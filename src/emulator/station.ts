@@ -556,24 +556,38 @@ export class EmulatedStation implements WheelClient, WsHandler {
       return;
     }
     if (this.ctx.validate) {
-      const v = this.#validators(call.action);
-      const r = v?.request(call.payload);
+      const r = this.#validators(call.action)?.request(call.payload);
       if (r === undefined || !r.ok) {
-        this.ctx.stats.invalidOutgoing++;
-        this.ctx.warn(`${this.identity}: not sending invalid ${call.action}: ${r === undefined ? 'unknown action' : r.issues[0]?.message}`);
-        call.fail?.();
-        queueMicrotask(() => this.#pump());
+        this.#refuseOutgoing(call, `invalid ${call.action}: ${r === undefined ? 'unknown action' : r.issues[0]?.message}`);
         return;
       }
     }
+    const id = this.#startCall(call);
+    ws.send(serializeCall(id, call.action, call.payload));
+    this.#callSent(call, id, call.payload);
+  }
+
+  /** A CALL that cannot go out as built: counted, said, failed; the queue moves on. */
+  #refuseOutgoing(call: OutCall, problem: string): void {
+    this.ctx.stats.invalidOutgoing++;
+    this.ctx.warn(`${this.identity}: not sending ${problem}`);
+    call.fail?.();
+    queueMicrotask(() => this.#pump());
+  }
+
+  /** `call` is the one in flight from now on (either transport); returns its message id. */
+  #startCall(call: OutCall): string {
     const id = String(++this.#seq);
-    const now = Date.now();
-    this.#inflight = { id, call, sentAt: now };
+    this.#inflight = { id, call, sentAt: Date.now() };
     this.ctx.stats.callsSent++;
     this.ctx.stats.framesOut++;
-    ws.send(serializeCall(id, call.action, call.payload));
-    if (this.ctx.onEvent !== null) this.ctx.onEvent({ type: 'sent', identity: this.identity, id, action: call.action, payload: call.payload, replay: call.offline });
-    if (this.state === 'accepted' && this.heartbeatIntervalS > 0) this.#heartbeatAt = now + this.heartbeatIntervalS * 1000;
+    return id;
+  }
+
+  /** After a CALL went out: the event, the heartbeat clock (any message counts), the wheel. */
+  #callSent(call: OutCall, id: string, payload: Payload): void {
+    if (this.ctx.onEvent !== null) this.ctx.onEvent({ type: 'sent', identity: this.identity, id, action: call.action, payload, replay: call.offline });
+    if (this.state === 'accepted' && this.heartbeatIntervalS > 0) this.#heartbeatAt = Date.now() + this.heartbeatIntervalS * 1000;
     this.#reschedule();
   }
 
@@ -592,21 +606,12 @@ export class EmulatedStation implements WheelClient, WsHandler {
       if (r === undefined || !r.ok) problem = `invalid ${call.action}: ${r === undefined ? 'unknown action' : r.issues[0]?.message}`;
     }
     if (wire === null || problem !== null) {
-      this.ctx.stats.invalidOutgoing++;
-      this.ctx.warn(`${this.identity}: not sending ${problem}`);
-      call.fail?.();
-      queueMicrotask(() => this.#pump());
+      this.#refuseOutgoing(call, problem!);
       return;
     }
-    const id = String(++this.#seq);
-    const now = Date.now();
-    this.#inflight = { id, call, sentAt: now };
-    this.ctx.stats.callsSent++;
-    this.ctx.stats.framesOut++;
+    const id = this.#startCall(call);
     hub.post(this, id, version, call.action, wire);
-    if (this.ctx.onEvent !== null) this.ctx.onEvent({ type: 'sent', identity: this.identity, id, action: call.action, payload: wire, replay: call.offline });
-    if (this.state === 'accepted' && this.heartbeatIntervalS > 0) this.#heartbeatAt = now + this.heartbeatIntervalS * 1000;
-    this.#reschedule();
+    this.#callSent(call, id, wire);
   }
 
   // --- receiving ---

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
+import { readLimited } from '../http/read-limited.js';
 import { RouterError, ErrorCode } from '../errors.js';
 import type { ValidatorLookup } from '../protocol/validation/registry.js';
 import type { OcppVersion } from '../protocol/versions.js';
@@ -194,13 +195,3 @@ export class SoapCommandClient {
   }
 }
 
-async function readLimited(body: AsyncIterable<Buffer | Uint8Array>, max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > max) throw new Error(`response over ${max} bytes`);
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}

@@ -39,6 +39,7 @@ import {
   type SoapProtocol,
 } from '../protocol/soap/envelope.js';
 import { soapLookup } from '../protocol/soap/validators.js';
+import { actionFromHttp, readOperation } from '../protocol/soap/operation.js';
 
 /** connId of every SOAP "connection" in registry events (WebSocket connIds start at 1). */
 export const SOAP_CONN_ID = 0;
@@ -236,20 +237,7 @@ export class SoapEndpoint {
       throw new SoapFault('Sender', 'ProtocolError', reason, elsewhere.length > 0 ? 'wrongNamespace' : 'missingHeader');
     }
     if (identity.length > 48) throw new SoapFault('Sender', 'ProtocolError', 'chargeBoxIdentity is longer than 48 characters', 'missingHeader');
-    const actionUri = env.wsa.action ?? actionFromHttp(request);
-    if (actionUri === null) throw new SoapFault('Sender', 'ProtocolError', 'the WS-Addressing Action header is missing', 'missingHeader');
-    if (env.wsa.messageId === null || env.wsa.messageId === '') throw new SoapFault('Sender', 'ProtocolError', 'the WS-Addressing MessageID header is missing', 'missingHeader');
-    const action = actionUri.slice(actionUri.lastIndexOf('/') + 1);
-    const op = Object.hasOwn(svc.actions, action) ? svc.actions[action]! : undefined;
-    if (op === undefined) throw new SoapFault('Sender', 'NotImplemented', `action ${actionUri} is not a CentralSystemService operation of OCPP ${version.slice(4)}`, 'unknownAction');
-    if (body.local !== op.request.element) throw new SoapFault('Sender', 'ProtocolError', `action ${actionUri} needs body element ${op.request.element}, got ${body.local}`, 'mismatch');
-    let payload: Payload;
-    try {
-      payload = readType(svc, op.request.type, body.node, body.scope);
-    } catch (error) {
-      if (error instanceof CodecError) throw new SoapFault('Sender', 'FormatViolation', `${error.path}: ${error.message}`, 'body');
-      throw error;
-    }
+    const { action, payload } = readOperation(env, svc, 'CentralSystemService', version, actionFromHttp(request.headers['content-type'], request.headers.soapaction));
     const callback = usable(env.wsa.from) ?? usable(env.wsa.replyTo);
     const station = this.#station(identity, version, callback, request.remoteAddress);
     this.#seen.set(identity, Date.now());
@@ -390,11 +378,3 @@ function usable(address: string | null): string | null {
 }
 
 /** SOAP 1.2 `action` media-type parameter, or the SOAP 1.1 SOAPAction header. */
-function actionFromHttp(request: WebRequest): string | null {
-  const ct = request.headers['content-type'] ?? '';
-  const m = /;\s*action\s*=\s*"?([^";]+)"?/i.exec(ct);
-  if (m !== null) return m[1]!;
-  const sa = request.headers.soapaction;
-  if (sa !== undefined && sa.replace(/"/g, '') !== '') return sa.replace(/"/g, '');
-  return null;
-}
