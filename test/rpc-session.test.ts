@@ -6,7 +6,7 @@ import { createValidatorLookup } from '../src/protocol/validation/registry.js';
 import type { Backend, BackendReply, InboundCall } from '../src/backends/types.js';
 import { RouterError, ErrorCode } from '../src/errors.js';
 import type { OcppVersion } from '../src/protocol/versions.js';
-import { sampleRequest, sampleResponse } from './helpers/schema-samples.js';
+import { sampleRequest, sampleResponse, type SampleVersion } from './helpers/schema-samples.js';
 
 class FakeTransport implements SessionTransport {
   sent: unknown[][] = [];
@@ -27,7 +27,7 @@ class FakeTransport implements SessionTransport {
 class FakeBackend implements Backend {
   readonly name = 'fake';
   calls: InboundCall[] = [];
-  reply: (call: InboundCall) => BackendReply | Promise<BackendReply> = (call) => ({ kind: 'result', payload: sampleResponse(call.station.version, call.action) });
+  reply: (call: InboundCall) => BackendReply | Promise<BackendReply> = (call) => ({ kind: 'result', payload: sampleResponse(call.station.version as SampleVersion, call.action) });
   handleCall(call: InboundCall): BackendReply | Promise<BackendReply> {
     this.calls.push(call);
     return this.reply(call);

@@ -150,6 +150,8 @@ export interface SendOptions {
 export async function sendCommand(server: RouterServer, identity: string, operation: string, body: CommandBody, options: SendOptions): Promise<CommandOutcome> {
   const record = server.station(identity);
   if (record === undefined) return fail(identity, operation, 404, `unknown station ${identity}`, { reason: ErrorCode.STATION_NOT_FOUND });
+  // OCPP 1.5 exists only as OCPP-S, with schemas of its own: src/soap/api-commands.ts sends its commands.
+  if (record.version === 'ocpp1.5') return fail(identity, operation, 500, `${identity} speaks OCPP 1.5: its commands go through the OCPP-S command path`, { reason: ErrorCode.INTERNAL });
   const prepared = prepareCommand(identity, record.version, operation, body);
   if ('status' in prepared) return prepared;
   const base = prepared.translatedFrom === undefined ? { identity, action: prepared.action } : { identity, action: prepared.action, translatedFrom: prepared.translatedFrom };

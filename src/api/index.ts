@@ -23,7 +23,7 @@ function prepareCommand(identity: string, version: string, operation: string, bo
   return version === 'ocpp1.5' ? prepareCommand15(identity, operation, body) : prepareCommandJ(identity, version as Parameters<typeof prepareCommandJ>[1], operation, body);
 }
 function sendCommand(server: RouterServer, identity: string, operation: string, body: CommandBody, options: { timeoutMs: number }): Promise<CommandOutcome> {
-  return server.station(identity)?.version === ('ocpp1.5' as string) ? sendCommand15(server, identity, operation, body, options) : sendCommandJ(server, identity, operation, body, options);
+  return server.station(identity)?.version === 'ocpp1.5' ? sendCommand15(server, identity, operation, body, options) : sendCommandJ(server, identity, operation, body, options);
 }
 // --- end OCPP-S ---
 

@@ -1,11 +1,11 @@
-import type { OcppVersion } from '../protocol/versions.js';
+import type { StationVersion } from '../protocol/versions.js';
 import type { RpcErrorCode } from '../protocol/rpc-error-codes.js';
 
 /** What a backend knows about the station that sent a CALL. */
 export interface StationContext {
   identity: string;
   account: string | null;
-  version: OcppVersion;
+  version: StationVersion;
   /** OCPP-J over WebSocket, or OCPP-S over SOAP (absent means 'ws'). */
   readonly transport?: 'ws' | 'soap';
 }

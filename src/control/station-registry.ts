@@ -7,12 +7,13 @@
 import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ConnectorStatus } from './messages.js';
-import type { OcppVersion } from '../protocol/versions.js';
+import type { OcppVersion, StationVersion } from '../protocol/versions.js';
+import type { SoapVersion } from '../protocol/soap/codec.js';
 
 export interface StationRecord {
   identity: string;
   account: string | null;
-  version: OcppVersion;
+  version: StationVersion;
   /** 'ws' (OCPP-J) or 'soap' (OCPP-S: no socket; `callbackUrl` is its ChargePointService). */
   transport: 'ws' | 'soap';
   /** OCPP-S only: the station's ChargePointService address (WS-A From, else ReplyTo). */
@@ -34,7 +35,7 @@ const FILE = 'stations.json';
 const FORMAT = 'ocpp-router/stations@1';
 
 /** A station seen for the first time, connected now. */
-function newRecord(e: { identity: string; account: string | null; version: OcppVersion; transport: StationRecord['transport']; remoteAddress: string; at: number; shard: number | null; connId: number }): StationRecord {
+function newRecord(e: { identity: string; account: string | null; version: StationVersion; transport: StationRecord['transport']; remoteAddress: string; at: number; shard: number | null; connId: number }): StationRecord {
   return {
     identity: e.identity,
     account: e.account,
@@ -162,10 +163,9 @@ export class StationRegistry {
   // --- OCPP-S (SOAP) stations: no socket, so no shard; "connected" while they talk (see soapExpire) ---
 
   /** A SOAP station talked to a shard (first request there, or a new version or address). */
-  soapStation(e: { identity: string; version: string; callbackUrl: string | null; remoteAddress: string; at: number }): void {
+  soapStation(e: { identity: string; version: SoapVersion; callbackUrl: string | null; remoteAddress: string; at: number }): void {
     const record = this.#stations.get(e.identity);
-    // The registry stores the version as the sessions carry it; OCPP-S adds 'ocpp1.5'.
-    const version = e.version as OcppVersion;
+    const version = e.version;
     if (record === undefined) {
       this.#stations.set(e.identity, { ...newRecord({ identity: e.identity, account: null, version, transport: 'soap', remoteAddress: e.remoteAddress, at: e.at, shard: null, connId: 0 }), callbackUrl: e.callbackUrl });
     } else {

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
-import type { OcppVersion } from '../protocol/versions.js';
+import type { StationVersion } from '../protocol/versions.js';
 import type { SpoolInput } from './messages.js';
 import type { MetricJson } from '../metrics/metric-json.js';
 import { WebhookMetrics, type SpoolView } from '../metrics/webhook-metrics.js';
@@ -30,7 +30,7 @@ export type WebhookEventName = 'StationConnected' | 'StationDisconnected' | 'Com
 export interface EventStation {
   identity: string;
   account?: string | null;
-  version?: OcppVersion | null;
+  version?: StationVersion | null;
 }
 
 export class WebhookControl {

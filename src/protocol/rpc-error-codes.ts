@@ -1,4 +1,4 @@
-import type { OcppVersion } from './versions.js';
+import { isV2, type StationVersion } from './versions.js';
 
 /**
  * RPC error codes, canonical (2.x) spelling. Code inside the router always uses these; the wire spelling
@@ -42,8 +42,8 @@ const WIRE_1_6: Record<RpcErrorCode, string> = {
 };
 
 /** The spelling of `code` on the wire for `version`. */
-export function wireErrorCode(version: OcppVersion, code: RpcErrorCode): string {
-  return version === 'ocpp1.6' ? WIRE_1_6[code] : code;
+export function wireErrorCode(version: StationVersion, code: RpcErrorCode): string {
+  return isV2(version) ? code : WIRE_1_6[code];
 }
 
 const FROM_WIRE_1_6: Record<string, RpcErrorCode> = {
@@ -52,7 +52,7 @@ const FROM_WIRE_1_6: Record<string, RpcErrorCode> = {
 };
 
 /** Reads an error code received from a peer into the canonical spelling; unknown codes give undefined. */
-export function canonicalErrorCode(version: OcppVersion, wire: string): RpcErrorCode | undefined {
-  if (version === 'ocpp1.6' && Object.hasOwn(FROM_WIRE_1_6, wire)) return FROM_WIRE_1_6[wire];
+export function canonicalErrorCode(version: StationVersion, wire: string): RpcErrorCode | undefined {
+  if (!isV2(version) && Object.hasOwn(FROM_WIRE_1_6, wire)) return FROM_WIRE_1_6[wire];
   return Object.hasOwn(RpcErrorCode, wire) ? (wire as RpcErrorCode) : undefined;
 }

@@ -7,9 +7,17 @@ export function isOcppVersion(value: unknown): value is OcppVersion {
   return typeof value === 'string' && (OCPP_VERSIONS as readonly string[]).includes(value);
 }
 
+/**
+ * Every OCPP version a station may speak here, over either transport: the OCPP-J subprotocols above, and 1.5,
+ * which exists only as OCPP-S (SOAP; 1.6 is both). Sessions, the registry and the backends carry this type; the
+ * WebSocket handshake, the OCA JSON schemas and OCPP-J framing take OcppVersion. The RPC rules of 1.5 (one
+ * request at a time, the 1.6 error codes) are those of 1.6.
+ */
+export type StationVersion = OcppVersion | 'ocpp1.5';
+
 /** Versions whose RPC framework is the 2.x one (RpcFrameworkError, MessageTypeNotSupported, "-1" ids). */
-export function isV2(version: OcppVersion): boolean {
-  return version !== 'ocpp1.6';
+export function isV2(version: StationVersion): boolean {
+  return version === 'ocpp2.0.1' || version === 'ocpp2.1';
 }
 
 /** Message type numbers (OCPP-J 1.6 §4.1.3, 2.0.1 Part 4 §4.1.3, 2.1 Part 4 §4.1.3). */
@@ -33,7 +41,7 @@ export const MESSAGE_TYPE_NAMES: Record<number, string> = {
 };
 
 /** Message types a peer may send for a version. */
-export function supportsMessageType(version: OcppVersion, type: number): boolean {
+export function supportsMessageType(version: StationVersion, type: number): boolean {
   if (type >= 2 && type <= 4) return true;
   return version === 'ocpp2.1' && (type === 5 || type === 6);
 }

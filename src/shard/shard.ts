@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { MainToShard, ShardToMain, ConnectorStatus, LogEntry, ShardStats, RegistryEvent } from '../control/messages.js';
 import type { LogClient, LogEndpointHandler } from '../transport/log-endpoint.js';
-import { MESSAGE_TYPE_NAMES, MessageType, OCPP_VERSIONS } from '../protocol/versions.js';
+import { MESSAGE_TYPE_NAMES, MessageType, OCPP_VERSIONS, isV2, type StationVersion } from '../protocol/versions.js';
 import { actionsFor } from '../protocol/actions.js';
 import { ShardMetrics } from '../metrics/shard-metrics.js';
 import { disconnectReason } from '../metrics/catalog.js';
@@ -79,8 +79,9 @@ function sessionOptions(config: Config): SessionOptions {
 }
 
 /** Connector status from a StatusNotification (1.6: connectorId/status/errorCode; 2.x: evseId/connectorId/connectorStatus). */
-function connectorStatus(version: OcppVersion, payload: Record<string, unknown>, at: number): ConnectorStatus {
-  if (version === 'ocpp1.6') {
+function connectorStatus(version: StationVersion, payload: Record<string, unknown>, at: number): ConnectorStatus {
+  // 1.5 (OCPP-S) and 1.6: connectorId, status, errorCode; 2.x: evseId/connectorId, connectorStatus.
+  if (!isV2(version)) {
     return { connector: String(payload.connectorId), status: String(payload.status), errorCode: String(payload.errorCode), at };
   }
   return { connector: `${payload.evseId}/${payload.connectorId}`, status: String(payload.connectorStatus), at };

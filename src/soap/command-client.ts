@@ -9,7 +9,6 @@ import { Agent, request } from 'undici';
 import { readLimited } from '../http/read-limited.js';
 import { RouterError, ErrorCode } from '../errors.js';
 import type { ValidatorLookup } from '../protocol/validation/registry.js';
-import type { OcppVersion } from '../protocol/versions.js';
 import { canonicalErrorCode } from '../protocol/rpc-error-codes.js';
 import { CodecError, readType, service, writeBody, type Payload, type SoapVersion } from '../protocol/soap/codec.js';
 import { WSA_ANONYMOUS, WSA_NS, contentType, envelope, parseEnvelope, SoapFault } from '../protocol/soap/envelope.js';
@@ -63,7 +62,7 @@ export class SoapCommandClient {
     if (!Object.hasOwn(svc.actions, action)) {
       return Promise.reject(new RouterError(ErrorCode.UNKNOWN_ACTION, `${action} is not a ChargePointService operation of OCPP ${target.version.slice(4)} (SOAP)`));
     }
-    const validators = this.#options.lookup(target.version as OcppVersion, action);
+    const validators = this.#options.lookup(target.version, action);
     if (validators === undefined) return Promise.reject(new RouterError(ErrorCode.UNKNOWN_ACTION, `action ${action} is not known in ${target.version}`));
     const check = validators.request(payload);
     if (!check.ok) {
@@ -172,7 +171,7 @@ export class SoapCommandClient {
     }
     this.#options.metrics.message('in', 'CALLRESULT', action);
     this.#options.log?.(target.identity, 'in', 'CALLRESULT', messageId, action, payload);
-    const check = this.#options.lookup(target.version as OcppVersion, action)!.response!(payload);
+    const check = this.#options.lookup(target.version, action)!.response!(payload);
     if (!check.ok) {
       throw new RouterError(ErrorCode.PAYLOAD_INVALID, `${target.identity} answered ${action} with an invalid payload: ${check.issues[0]!.message}`, { details: { issues: check.issues, payload } });
     }

@@ -16,7 +16,7 @@
 import type { SessionContext, SessionHooks } from '../protocol/ocpp-j/rpc-session.js';
 import { RpcSession } from '../protocol/ocpp-j/rpc-session.js';
 import { serializeCall } from '../protocol/ocpp-j/frames.js';
-import { MessageType, type OcppVersion } from '../protocol/versions.js';
+import { MessageType } from '../protocol/versions.js';
 import { canonicalErrorCode, wireErrorCode, type RpcErrorCode } from '../protocol/rpc-error-codes.js';
 import type { BackendReply } from '../backends/types.js';
 import type { ShardToMain } from '../control/messages.js';
@@ -85,7 +85,7 @@ class SoapStation {
   }
 
   #newSession(ctx: SessionContext): SoapRpcSession {
-    const session = new SoapRpcSession(ctx, this, { identity: this.identity, account: null, version: this.version as OcppVersion, connId: SOAP_CONN_ID, remoteAddress: this.remoteAddress });
+    const session = new SoapRpcSession(ctx, this, { identity: this.identity, account: null, version: this.version, connId: SOAP_CONN_ID, remoteAddress: this.remoteAddress });
     session.station = this;
     return session;
   }

@@ -5,7 +5,7 @@
  */
 import { RouterError } from '../../errors.js';
 import { RpcErrorCode } from '../../protocol/rpc-error-codes.js';
-import type { OcppVersion } from '../../protocol/versions.js';
+import type { StationVersion } from '../../protocol/versions.js';
 import type { Backend, BackendReply, InboundCall, TransactionIdSource } from '../types.js';
 import { EMPTY, applyConfig } from './context.js';
 import type { ActionHandler, HandlerTable, ResponderConfig, ResponderContext } from './context.js';
@@ -25,7 +25,7 @@ function table(...groups: ReadonlyArray<ReadonlyArray<readonly [string, ActionHa
 }
 
 /** 'ocpp1.5' exists only over SOAP (src/soap/): its sessions carry that version. */
-const TABLES: Readonly<Record<OcppVersion | 'ocpp1.5', HandlerTable>> = Object.freeze({
+const TABLES: Readonly<Record<StationVersion, HandlerTable>> = Object.freeze({
   'ocpp1.5': table(V15_HANDLERS),
   'ocpp1.6': table(V16_CORE_HANDLERS, V16_SECURITY_HANDLERS),
   'ocpp2.0.1': table(V2_HANDLERS),
@@ -33,7 +33,7 @@ const TABLES: Readonly<Record<OcppVersion | 'ocpp1.5', HandlerTable>> = Object.f
 });
 
 /** Actions the responder answers for `version`, sorted (for tests, docs and the router's checks). */
-export function responderActions(version: OcppVersion | 'ocpp1.5'): string[] {
+export function responderActions(version: StationVersion): string[] {
   return [...TABLES[version].keys()].sort();
 }
 
@@ -98,7 +98,7 @@ class ResponderBackend implements Responder {
   }
 
   handleCall(call: InboundCall): BackendReply {
-    const handler = TABLES[call.station.version as OcppVersion | 'ocpp1.5']?.get(call.action);
+    const handler = TABLES[call.station.version]?.get(call.action);
     if (handler === undefined) {
       return { kind: 'error', code: RpcErrorCode.NotImplemented, description: `Action ${call.action} is not implemented` };
     }

@@ -7,7 +7,7 @@
  */
 import type { BackendReply, InboundCall } from '../types.js';
 import { RpcErrorCode, canonicalErrorCode } from '../../protocol/rpc-error-codes.js';
-import type { OcppVersion } from '../../protocol/versions.js';
+import { isV2, type StationVersion } from '../../protocol/versions.js';
 
 export interface WebhookEnvelope {
   identity: string;
@@ -16,7 +16,7 @@ export interface WebhookEnvelope {
   payload: Record<string, unknown>;
   /** The account segment of the station URL (`/ocpp/<account>/<identity>`), null without one. */
   account: string | null;
-  ocppVersion: OcppVersion;
+  ocppVersion: StationVersion;
   /** `ws` (OCPP-J over WebSocket); `soap` is reserved for OCPP-S. */
   transport: 'ws' | 'soap';
   /** Stable per request: the same on the live POST and on every redelivery from the spool. */
@@ -79,7 +79,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** Reads one reply object for a station of `version`. `prefix` names its place in a batch (`[3].`). */
-export function parseReply(value: unknown, version: OcppVersion, prefix = ''): ParsedReply {
+export function parseReply(value: unknown, version: StationVersion, prefix = ''): ParsedReply {
   const bad = (field: string, message: string): ParsedReply => ({ ok: false, problem: { field: prefix + field, message } });
   if (!isObject(value)) return bad('(root)', 'reply must be a JSON object');
   const type = value.messageTypeId;
@@ -92,7 +92,7 @@ export function parseReply(value: unknown, version: OcppVersion, prefix = ''): P
     const wire = value.errorCode;
     if (typeof wire !== 'string') return bad('errorCode', 'errorCode must be a string');
     const code = canonicalErrorCode(version, wire);
-    if (code === undefined || (version === 'ocpp1.6' && V16_ONLY_MISSING.has(wire))) {
+    if (code === undefined || (!isV2(version) && V16_ONLY_MISSING.has(wire))) {
       return bad('errorCode', `errorCode ${JSON.stringify(wire.slice(0, 64))} is not an RPC error code of ${version}`);
     }
     const description = value.errorDescription ?? '';

@@ -1,4 +1,4 @@
-import { MessageType, supportsMessageType, isV2, type OcppVersion } from '../versions.js';
+import { MessageType, supportsMessageType, isV2, type StationVersion } from '../versions.js';
 import { RpcErrorCode, wireErrorCode } from '../rpc-error-codes.js';
 
 /** Longest message id (OCPP-J 1.6 §4.1.4, 2.0.1 Part 4 §4.1.4: "maximum of 36 characters"). */
@@ -66,7 +66,7 @@ function bad(kind: BadFrameKind, code: RpcErrorCode | null, id: string, messageT
  * Parses one text frame, once. Returns the frame or a BadFrame saying how to answer.
  * OCPP-J 1.6 §4.1–4.2, 2.0.1 Part 4 §4.1–4.3, 2.1 Part 4 §4.1–4.3.
  */
-export function parseFrame(text: string, version: OcppVersion): Frame | BadFrame {
+export function parseFrame(text: string, version: StationVersion): Frame | BadFrame {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -150,7 +150,7 @@ export function serializeCallResult(id: string, payload: Payload): string {
 const MAX_ERROR_DESCRIPTION = 255;
 
 export function serializeCallError(
-  version: OcppVersion,
+  version: StationVersion,
   id: string,
   code: RpcErrorCode,
   description: string,

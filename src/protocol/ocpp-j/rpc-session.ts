@@ -1,4 +1,4 @@
-import { MessageType, MESSAGE_TYPE_NAMES, type OcppVersion } from '../versions.js';
+import { MessageType, MESSAGE_TYPE_NAMES, type StationVersion } from '../versions.js';
 import { RpcErrorCode, canonicalErrorCode, wireErrorCode } from '../rpc-error-codes.js';
 import type { ActionValidators, ValidationIssue } from '../validation/types.js';
 import type { Backend, BackendReply, StationContext } from '../../backends/types.js';
@@ -57,7 +57,7 @@ export interface SessionOptions {
 export interface SessionContext {
   options: SessionOptions;
   backend: Backend;
-  lookup(version: OcppVersion, action: string): ActionValidators | undefined;
+  lookup(version: StationVersion, action: string): ActionValidators | undefined;
   hooks: SessionHooks;
   /** Unique message ids for outgoing CALLs (unique beyond one WebSocket: 2.1 Part 4 §4.1.4). */
   nextMessageId(): string;
@@ -88,7 +88,7 @@ export type BootState = 'unknown' | 'Accepted' | 'Pending' | 'Rejected';
 export class RpcSession implements StationContext {
   readonly identity: string;
   readonly account: string | null;
-  readonly version: OcppVersion;
+  readonly version: StationVersion;
   readonly connId: number;
   readonly connectedAt: number;
   lastSeenAt: number;
@@ -112,7 +112,7 @@ export class RpcSession implements StationContext {
   constructor(
     ctx: SessionContext,
     transport: SessionTransport,
-    station: { identity: string; account: string | null; version: OcppVersion; connId: number; remoteAddress: string },
+    station: { identity: string; account: string | null; version: StationVersion; connId: number; remoteAddress: string },
   ) {
     this.#ctx = ctx;
     this.#transport = transport;

@@ -7,7 +7,6 @@
 import { createPayloadValidator } from '../validation/registry.js';
 import type { ValidatorLookup } from '../validation/registry.js';
 import type { ActionValidators } from '../validation/types.js';
-import type { OcppVersion } from '../versions.js';
 import { initiators15, validators15 } from './generated/soap-tables.js';
 import { service, type SoapVersion } from './codec.js';
 
@@ -28,13 +27,12 @@ export const ACTIONS_15: readonly string[] = Object.freeze([...TABLE_15.keys()].
 
 /**
  * A lookup for SOAP stations: 1.5 from the derived schemas, 1.6 from `base` restricted to the actions the 1.6
- * WSDLs define (the security extension is JSON only). The version is typed OcppVersion because the RPC
- * session carries it; SOAP sessions use 'ocpp1.5' too.
+ * WSDLs define (the security extension is JSON only).
  */
 export function soapLookup(base: ValidatorLookup): ValidatorLookup {
   const cs16 = service('ocpp1.6', 'cs').actions;
   const cp16 = service('ocpp1.6', 'cp').actions;
-  return (version: OcppVersion | SoapVersion, action: string) => {
+  return (version, action) => {
     if (version === 'ocpp1.5') return TABLE_15.get(action);
     if (version !== 'ocpp1.6' || (!Object.hasOwn(cs16, action) && !Object.hasOwn(cp16, action))) return undefined;
     return base('ocpp1.6', action);

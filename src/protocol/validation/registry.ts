@@ -17,7 +17,7 @@ import * as v201 from '../../generated/validators-ocpp2.0.1.js';
 import * as v21 from '../../generated/validators-ocpp2.1.js';
 import type { GeneratedValidateFunction } from '../../generated/validators-ocpp1.6.js';
 import { initiatorOf } from '../actions.js';
-import type { OcppVersion } from '../versions.js';
+import type { OcppVersion, StationVersion } from '../versions.js';
 import { OCPP_VERSIONS } from '../versions.js';
 import { mapAjvErrors } from './ajv-errors.js';
 import { anyQuirk, applyQuirks, normalizeQuirks } from './quirks.js';
@@ -122,8 +122,8 @@ export function getGeneratedValidator(version: OcppVersion, action: string, kind
   return kind === 'request' ? fns.request : fns.response;
 }
 
-/** A bound lookup (version, action) → validators, as the shard wants it. */
-export type ValidatorLookup = (version: OcppVersion, action: string) => ActionValidators | undefined;
+/** A bound lookup (version, action) → validators, as the shard wants it (OCPP-S 1.5: see protocol/soap/validators.ts). */
+export type ValidatorLookup = (version: StationVersion, action: string) => ActionValidators | undefined;
 
 /**
  * A lookup function over a registry with the given quirks. With every quirk off it reuses the default registry,
@@ -133,5 +133,6 @@ export type ValidatorLookup = (version: OcppVersion, action: string) => ActionVa
 export function createValidatorLookup(quirks?: ValidationQuirks): ValidatorLookup {
   const q = normalizeQuirks(quirks, 'quirks');
   const registry = anyQuirk(q) ? createValidationRegistry({ quirks: q }) : defaultRegistry;
-  return (version, action) => registry.get(version, action);
+  // The OCA JSON schemas exist for the OCPP-J versions; 1.5 has WSDL-derived validators of its own.
+  return (version, action) => (version === 'ocpp1.5' ? undefined : registry.get(version, action));
 }
