@@ -3,13 +3,13 @@
  * and OCPP-S (SOAP over HTTP); it imports nothing from src/control or src/shard, so it can drive any central
  * system.
  */
-import type { OcppVersion } from '../protocol/versions.js';
+import type { StationVersion } from '../protocol/versions.js';
 
 /**
  * The OCPP version of an emulated station: an OCPP-J subprotocol (1.6, 2.0.1, 2.1), or 1.5, which exists only
- * over SOAP (OCPP-S speaks 1.5 and 1.6).
+ * over SOAP (OCPP-S speaks 1.5 and 1.6). The same type as the router's StationVersion.
  */
-export type EmulatorVersion = OcppVersion | 'ocpp1.5';
+export type EmulatorVersion = StationVersion;
 
 /** `ocpp-j`: WebSocket (ws:// or wss:// URL); `ocpp-s`: SOAP 1.2 over HTTP (http:// or https:// URL). */
 export type StationTransport = 'ocpp-j' | 'ocpp-s';
