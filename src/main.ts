@@ -70,8 +70,14 @@ async function serve(configFile: string | null, config: Config, args: readonly s
     if (server === null) return;
     try {
       const next = loadConfig({ file: configFile });
-      const needRestart = server.reload(next);
-      logger.info({ needRestart }, needRestart.length === 0 ? 'SIGHUP: configuration reloaded' : `SIGHUP: configuration reloaded; ${needRestart.join(', ')} take effect after a restart`);
+      const { needRestart, relisten, done } = server.reload(next);
+      logger.info({ needRestart, relisten }, needRestart.length === 0 ? 'SIGHUP: configuration reloaded' : `SIGHUP: configuration reloaded; ${needRestart.join(', ')} take effect after a restart`);
+      if (relisten.length > 0) {
+        done.then(
+          () => logger.info({ relisten, port: server?.port }, 'SIGHUP: shards restarted with the new listener settings'),
+          (error: unknown) => logger.error({ err: error }, 'SIGHUP: the shards could not be restarted'),
+        );
+      }
     } catch (error) {
       logger.error(`SIGHUP: configuration not reloaded, keeping the running one\n${formatConfigErrors(error)}`);
     }

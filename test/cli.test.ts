@@ -133,3 +133,34 @@ test('HUP reloads the configuration without dropping the process or its stations
   assert.equal(((await station.call('BootNotification', boot))[2] as { interval: number }).interval, 42);
   assert.equal(s.child.exitCode, null, 'still running');
 });
+
+test('HUP with new listener settings restarts the shards: stations closed with 1001 reconnect to the new path; the process stays', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ocpp-router-sig-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const config = join(dir, 'c.json');
+  await writeFile(config, JSON.stringify({ ocpp: { path: '/ocpp' } }));
+  const s = await serve(t, config, join(dir, 'data'));
+  const station = await TestStation.connect(`ws://127.0.0.1:${s.port}/ocpp/SIG-4`, ['ocpp1.6']);
+  const boot = { chargePointVendor: 'A', chargePointModel: 'B' };
+  assert.equal((await station.call('BootNotification', boot))[0], 3);
+
+  await writeFile(config, JSON.stringify({ ocpp: { path: '/cs', maxFrameBytes: 4096 } }));
+  s.child.kill('SIGHUP');
+  assert.equal((await station.closed).code, 1001, 'the old shards close their stations as on TERM');
+  await waitFor(() => s.lines.some((l) => l.includes('shards restarted with the new listener settings')), 15_000, 'restart log line');
+  const restarted = JSON.parse(s.lines.find((l) => l.includes('shards restarted with the new listener settings'))!) as { port: number; relisten: string[] };
+  assert.equal(restarted.port, s.port, 'port 0: the new shards keep the port');
+  assert.deepEqual(restarted.relisten, ['ocpp.path', 'ocpp.maxFrameBytes']);
+
+  const again = await TestStation.connect(`ws://127.0.0.1:${s.port}/cs/SIG-4`, ['ocpp1.6']);
+  t.after(() => again.close());
+  assert.equal((await again.call('BootNotification', boot))[0], 3);
+  await assert.rejects(TestStation.connect(`ws://127.0.0.1:${s.port}/ocpp/SIG-5`, ['ocpp1.6']), 'the old path is gone');
+  // The new frame limit holds: a frame over 4096 bytes closes the connection with 1009.
+  again.ws.send(JSON.stringify([2, 'big', 'DataTransfer', { vendorId: 'v', data: 'x'.repeat(5000) }]));
+  assert.equal((await again.closed).code, 1009);
+  // The API is served by the new shards too, and the process is still the same.
+  const ping = await fetch(`http://127.0.0.1:${s.port}/api/v1/ping`);
+  assert.equal(ping.status, 200);
+  assert.equal(s.child.exitCode, null);
+});

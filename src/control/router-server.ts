@@ -60,6 +60,8 @@ export class RouterServer {
   /** Live-log clients per shard. */
   #logClients: number[] = [];
   #stopped: Promise<void> | null = null;
+  /** The shard-set swap in progress (reload with new listeners), chained. */
+  #relistening: Promise<void> = Promise.resolve();
   readonly testHooks: boolean;
   /** Serves HTTP requests the shards forward (API, metrics); set by the API layer. */
   #httpHandler: WebHandler = (request) => errorResponse(404, `no route for ${request.method} ${request.path}`);
@@ -104,24 +106,31 @@ export class RouterServer {
       this.#logger.error({ err: error }, 'station registry file unreadable; starting with an empty registry');
     }
     if (WebhookControl.wanted(config)) await this.#webhookOpen();
-    const shards = config.server.workers > 0 ? config.server.workers : availableParallelism();
-    this.#supervisor = new ShardSupervisor({ shards, config, port: config.server.port, counters: this.#counters, logger: this.#logger, testHooks: this.testHooks });
-    this.#supervisor.on('message', (shard, message) => this.#onShardMessage(shard, message));
-    this.#supervisor.on('lost', (shard, code) => this.#onShardLost(shard, code));
-    this.#supervisor.on('ready', (shard) => {
-      // A restarted shard must know whether to produce live-log entries.
-      if (this.#logClients.some((n) => n > 0)) this.#supervisor.send(shard, { t: 'logActive', active: true });
-    });
-    try {
-      await this.#supervisor.start();
-    } catch (error) {
-      await this.#supervisor.stop('fast', 0);
-      throw error;
-    }
+    await this.#startShards(config);
     this.#saveTimer = setInterval(() => void this.#saveRegistry(), REGISTRY_SAVE_MS);
     this.#saveTimer.unref();
     this.#soapStart(); // OCPP-S presence sweep
-    this.#logger.info({ listen: config.server.listen, port: this.port, shards, path: config.ocpp.path, subprotocols: config.ocpp.subprotocols }, `ocpp-router listening on ${config.server.listen}:${this.port}`);
+    this.#logger.info({ listen: config.server.listen, port: this.port, shards: this.#supervisor.shards, path: config.ocpp.path, subprotocols: config.ocpp.subprotocols }, `ocpp-router listening on ${config.server.listen}:${this.port}`);
+  }
+
+  /** Starts a set of shards with `config` (at start, and when a reload changes what they listen with). */
+  async #startShards(config: Config, port = config.server.port): Promise<void> {
+    const shards = config.server.workers > 0 ? config.server.workers : availableParallelism();
+    const supervisor = new ShardSupervisor({ shards, config, port, counters: this.#counters, logger: this.#logger, testHooks: this.testHooks });
+    this.#supervisor = supervisor;
+    this.#logClients = [];
+    supervisor.on('message', (shard, message) => this.#onShardMessage(shard, message));
+    supervisor.on('lost', (shard, code) => this.#onShardLost(shard, code));
+    supervisor.on('ready', (shard) => {
+      // A restarted shard must know whether to produce live-log entries.
+      if (this.#logClients.some((n) => n > 0)) supervisor.send(shard, { t: 'logActive', active: true });
+    });
+    try {
+      await supervisor.start();
+    } catch (error) {
+      await supervisor.stop('fast', 0);
+      throw error;
+    }
   }
 
   #onShardMessage(shard: number, message: ShardToMain): void {
@@ -237,12 +246,17 @@ export class RouterServer {
   }
 
   #onShardLost(shard: number, code: number): void {
+    const lost = this.#shardGone(shard, 'shard restarted');
+    this.#logger.error({ shard, exitCode: code, stations: lost }, 'shard lost; its stations are disconnected and may reconnect at once');
+  }
+
+  /** A shard is gone (crashed, or stopped for new listeners): its stations and pending requests. Returns the station count. */
+  #shardGone(shard: number, reason: string): number {
     if ((this.#logClients[shard] ?? 0) > 0) {
       this.#logClients[shard] = 0;
       if (!this.#logClients.some((n) => n > 0)) this.#supervisor.broadcast({ t: 'logActive', active: false });
     }
-    const lost = this.registry.shardLost(shard, Date.now());
-    this.#logger.error({ shard, exitCode: code, stations: lost.length }, 'shard lost; its stations are disconnected and may reconnect at once');
+    const lost = this.registry.shardLost(shard, Date.now(), reason);
     const error = new RouterError(ErrorCode.SHARD_UNAVAILABLE, `shard ${shard} stopped before answering`);
     for (const map of [this.#calls, this.#stats, this.#metricRequests] as Map<number, PendingRequest<unknown>>[]) {
       for (const [reqId, pending] of map) {
@@ -252,6 +266,7 @@ export class RouterServer {
         }
       }
     }
+    return lost.length;
   }
 
   /** Stations, connected or not. */
@@ -342,22 +357,58 @@ export class RouterServer {
     return (await this.shardStats()).reduce((sum, s) => sum + (s.counters[name] ?? 0), 0);
   }
 
-  /** Applies a new configuration. Settings that need new listeners are reported, not applied. */
-  reload(config: Config): string[] {
-    const needRestart: string[] = [];
+  /**
+   * Applies a new configuration. Settings the running shards take on the fly are sent to them; a change of
+   * what they listen with (address, port, shard count, path, frame limit, ping interval) starts a new set of
+   * shards (see #relisten); `dataDir` needs a process restart and is returned.
+   */
+  reload(config: Config): { needRestart: string[]; relisten: string[]; done: Promise<void> } {
     const old = this.#config;
-    if (config.server.listen !== old.server.listen) needRestart.push('server.listen');
-    if (config.server.port !== old.server.port) needRestart.push('server.port');
-    if (config.server.workers !== old.server.workers) needRestart.push('server.workers');
-    if (config.ocpp.path !== old.ocpp.path) needRestart.push('ocpp.path');
-    if (config.ocpp.maxFrameBytes !== old.ocpp.maxFrameBytes) needRestart.push('ocpp.maxFrameBytes');
-    if (config.ocpp.pingIntervalS !== old.ocpp.pingIntervalS) needRestart.push('ocpp.pingIntervalS');
-    if (config.dataDir !== old.dataDir) needRestart.push('dataDir');
+    const relisten: string[] = [];
+    if (config.server.listen !== old.server.listen) relisten.push('server.listen');
+    if (config.server.port !== old.server.port) relisten.push('server.port');
+    if (config.server.workers !== old.server.workers) relisten.push('server.workers');
+    if (config.ocpp.path !== old.ocpp.path) relisten.push('ocpp.path');
+    if (config.ocpp.maxFrameBytes !== old.ocpp.maxFrameBytes) relisten.push('ocpp.maxFrameBytes');
+    if (config.ocpp.pingIntervalS !== old.ocpp.pingIntervalS) relisten.push('ocpp.pingIntervalS');
+    const needRestart = config.dataDir !== old.dataDir ? ['dataDir'] : [];
     this.#config = config;
     this.#logger.level = config.log.level;
-    this.#supervisor.updateConfig(config);
     this.#webhookReload(config);
-    return needRestart;
+    if (relisten.length === 0) {
+      this.#supervisor.updateConfig(config);
+      return { needRestart, relisten, done: Promise.resolve() };
+    }
+    // One shard-set swap at a time; a reload during one waits for it.
+    const done = (this.#relistening = this.#relistening.catch(() => undefined).then(() => this.#relisten(config, old, relisten)));
+    return { needRestart, relisten, done };
+  }
+
+  /**
+   * New listeners: the running shards stop as on TERM (in-flight work finishes, stations are closed with 1001
+   * and reconnect), then a new set starts with the new configuration. The API and the stations are unreachable
+   * in between (typically well under a second plus the in-flight work). If the new set cannot start (a port in
+   * use), the previous listeners come back.
+   */
+  async #relisten(config: Config, previous: Config, changed: string[]): Promise<void> {
+    if (this.#stopped !== null) return;
+    const old = this.#supervisor;
+    // Port 0 means "any": the new shards keep the port the old ones had, unless the configured port changed.
+    const port = config.server.port === 0 && previous.server.port === 0 ? old.port : config.server.port;
+    this.#logger.warn({ changed }, 'configuration changes the listeners: restarting the shards');
+    await old.stop('graceful', config.server.shutdownTimeoutMs);
+    for (let shard = 0; shard < old.shards; shard++) this.#shardGone(shard, 'shards restarted for a configuration reload');
+    if (this.#stopped !== null) return;
+    try {
+      await this.#startShards(config, port);
+      this.#logger.info({ listen: config.server.listen, port: this.port, shards: this.#supervisor.shards, path: config.ocpp.path }, `ocpp-router listening on ${config.server.listen}:${this.port}`);
+    } catch (error) {
+      this.#logger.error({ err: error }, 'the new listeners cannot start; going back to the previous ones');
+      // The shards run the new settings they can take on the fly; only the listener settings go back.
+      const back = { ...config, server: { ...config.server, listen: previous.server.listen, port: previous.server.port, workers: previous.server.workers }, ocpp: { ...config.ocpp, path: previous.ocpp.path, maxFrameBytes: previous.ocpp.maxFrameBytes, pingIntervalS: previous.ocpp.pingIntervalS } };
+      this.#config = back;
+      await this.#startShards(back, previous.server.port === 0 ? old.port : previous.server.port);
+    }
   }
 
   async #saveRegistry(): Promise<void> {
@@ -374,6 +425,8 @@ export class RouterServer {
       if (this.#saveTimer !== null) clearInterval(this.#saveTimer);
       const deadlineMs = mode === 'graceful' ? this.#config.server.shutdownTimeoutMs : 0;
       this.#logger.info({ mode, deadlineMs }, 'stopping');
+      // A shard-set swap in progress finishes first (it starts no new set once it sees the stop).
+      await this.#relistening.catch(() => undefined);
       await this.#supervisor.stop(mode, deadlineMs);
       for (const map of [this.#calls, this.#stats, this.#metricRequests] as Map<number, PendingRequest<unknown>>[]) {
         for (const pending of map.values()) pending.reject(new RouterError(ErrorCode.SHUTTING_DOWN, 'server stopped'));

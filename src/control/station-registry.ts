@@ -125,11 +125,11 @@ export class StationRegistry {
   }
 
   /** Every station of a shard that died. */
-  shardLost(shard: number, at: number): StationRecord[] {
+  shardLost(shard: number, at: number, reason = 'shard restarted'): StationRecord[] {
     const lost: StationRecord[] = [];
     for (const record of this.#stations.values()) {
       if (record.shard === shard && record.connected) {
-        Object.assign(record, { connected: false, disconnectedAt: at, lastDisconnect: { code: 1006, reason: 'shard restarted' }, shard: null, connId: null });
+        Object.assign(record, { connected: false, disconnectedAt: at, lastDisconnect: { code: 1006, reason }, shard: null, connId: null });
         lost.push(record);
       }
     }
