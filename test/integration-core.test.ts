@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
+import { createServer, type AddressInfo } from 'node:net';
 import { startTestServer, TestStation, waitFor } from './helpers/server.js';
 import { ErrorCode, type RouterError } from '../src/errors.js';
 import type { RouterServer } from '../src/control/router-server.js';
@@ -265,4 +266,36 @@ test('a client offered no subprotocol is refused; defaultVersion accepts it', as
   const station = await TestStation.connect(lenient.url('NOPROTO'), []);
   t.after(() => station.close());
   assert.equal((await station.call('Heartbeat', {}))[0], 3);
+});
+
+test('a reload with new listeners swaps the shard set; a port in use brings the previous listeners back', async (t) => {
+  const h = await startTestServer({ server: { workers: 1 } });
+  t.after(() => h.stop());
+  const first = await bootStation(h.url('RELISTEN-1'));
+  const oldPort = h.server.port;
+  // Two shards now, same port (port 0 keeps the bound one).
+  const grown = h.server.reload({ ...h.server.config, server: { ...h.server.config.server, workers: 2 } });
+  assert.deepEqual(grown.relisten, ['server.workers']);
+  await grown.done;
+  assert.equal((await first.closed).code, 1001);
+  assert.equal(h.server.port, oldPort);
+  assert.equal((await h.server.shardStats()).length, 2);
+  await waitFor(() => h.server.station('RELISTEN-1')?.connected === false, 5000, 'registry saw the old connection go');
+  const second = await bootStation(h.url('RELISTEN-1'));
+  t.after(() => second.close());
+  await waitFor(() => h.server.station('RELISTEN-1')?.connected === true, 5000, 'reconnected');
+
+  // A port that is taken: the new set cannot listen, the previous settings come back on the old port.
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+  const busy = (blocker.address() as AddressInfo).port;
+  const moved = h.server.reload({ ...h.server.config, server: { ...h.server.config.server, port: busy } });
+  assert.deepEqual(moved.relisten, ['server.port']);
+  await moved.done;
+  assert.equal(h.server.port, oldPort);
+  assert.equal(h.server.config.server.port, 0);
+  const third = await bootStation(h.url('RELISTEN-2'));
+  t.after(() => third.close());
+  assert.ok(h.server.ready, 'ready again');
 });
