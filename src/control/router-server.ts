@@ -399,6 +399,8 @@ export class RouterServer {
     await old.stop('graceful', config.server.shutdownTimeoutMs);
     for (let shard = 0; shard < old.shards; shard++) this.#shardGone(shard, 'shards restarted for a configuration reload');
     if (this.#stopped !== null) return;
+    // The newest configuration: a reload without listener changes that came in meanwhile is part of it.
+    config = this.#config;
     try {
       await this.#startShards(config, port);
       this.#logger.info({ listen: config.server.listen, port: this.port, shards: this.#supervisor.shards, path: config.ocpp.path }, `ocpp-router listening on ${config.server.listen}:${this.port}`);
