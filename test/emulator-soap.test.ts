@@ -12,31 +12,22 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import soap from 'soap';
 import { startTestServer, waitFor, type TestServer } from './helpers/server.js';
+import { FAST_TIMINGS, startEmulatorSetup, type EmuSetup, type Sent } from './helpers/emulator.js';
 import { SCHEMAS_DIR } from './helpers/schema-samples.js';
-import { startFleet, templateStations, type FleetHandle, type StationEvent, type StartFleetOptions } from '../src/emulator/index.js';
-import type { EmulatedStation } from '../src/emulator/station.js';
+import { startFleet, templateStations, type StationEvent, type StartFleetOptions } from '../src/emulator/index.js';
 import { CP_ACTIONS_15 } from '../src/emulator/commands-v15.js';
 import { codecs } from '../src/protocol/soap/generated/soap-tables.js';
 
 type Version = 'ocpp1.5' | 'ocpp1.6';
-type Sent = Extract<StationEvent, { type: 'sent' }>;
 
-const FAST = { statusStepMs: 20, rebootDelayMs: 100, reconnectMinMs: 100, reconnectMaxMs: 500, replayIntervalMs: 20 };
+const FAST = FAST_TIMINGS;
 const S12 = 'http://www.w3.org/2003/05/soap-envelope';
 const WSA = 'http://www.w3.org/2005/08/addressing';
 const CP_WSDL = { 'ocpp1.5': 'ocpp_chargepointservice_1.5_final.wsdl', 'ocpp1.6': 'OCPP_ChargePointService_1.6.wsdl' } as const;
 
-interface SoapSetup {
-  h: TestServer;
-  fleet: FleetHandle;
-  events: StationEvent[];
-  station: EmulatedStation;
-  id: string;
+interface SoapSetup extends EmuSetup {
   /** The station's ChargePointService address. */
   address: string;
-  sent(action?: string): Sent[];
-  waitSent(action: string, predicate?: (p: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Sent>;
-  connectorStatus(connector: string): string | undefined;
 }
 
 function soapUrl(port: number): string {
@@ -44,37 +35,8 @@ function soapUrl(port: number): string {
 }
 
 async function setup(t: TestContext, version: Version, extra: Partial<StartFleetOptions> = {}, server: { keepDataDir?: boolean } = {}): Promise<SoapSetup> {
-  const h = await startTestServer({ responder: { heartbeatIntervalS: 60 } }, server);
-  const events: StationEvent[] = [];
-  const fleet = await startFleet({
-    stations: templateStations({ stations: 1, url: soapUrl(h.port), version, prefix: `S${version.replace(/\D/g, '')}-`, connectors: 2 }),
-    threads: 0,
-    summaryIntervalMs: 0,
-    connectRatePerS: 0,
-    timings: FAST,
-    onEvent: (e) => events.push(e),
-    ...extra,
-  });
-  t.after(async () => {
-    const stats = await fleet.stop();
-    await h.stop();
-    if (stats.invalidOutgoing !== 0) throw new Error(`${stats.invalidOutgoing} invalid payloads built by the emulator`);
-  });
-  const station = fleet.local!.stations[0]!;
-  const id = station.identity;
-  await waitFor(() => h.server.station(id)?.connectors['2'] !== undefined, 5000, `${id} booted with statuses`);
-  const sent = (action?: string): Sent[] => events.filter((e): e is Sent => e.type === 'sent' && (action === undefined || e.action === action));
-  return {
-    h,
-    fleet,
-    events,
-    station,
-    id,
-    address: `${fleet.chargePointServices[0]}/${id}`,
-    sent,
-    waitSent: (action, predicate = () => true, timeoutMs = 5000) => waitFor(() => sent(action).find((e) => predicate(e.payload)), timeoutMs, `${action} sent`),
-    connectorStatus: (connector) => h.server.station(id)?.connectors[connector]?.status,
-  };
+  const s = await startEmulatorSetup(t, { version, url: soapUrl, prefix: `S${version.replace(/\D/g, '')}-`, bootedConnector: '2', extra, serverOptions: server });
+  return { ...s, address: `${s.fleet.chargePointServices[0]}/${s.id}` };
 }
 
 /** The REST API of the router: POST /api/v1/ChargePoint/{id}/{Operation}. */

@@ -4,67 +4,25 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, waitFor, type TestServer } from './helpers/server.js';
-import { startFleet, templateStations, type FleetHandle, type StationEvent, type StartFleetOptions } from '../src/emulator/index.js';
-import type { EmulatedStation } from '../src/emulator/station.js';
+import { startTestServer, waitFor } from './helpers/server.js';
+import { FAST_TIMINGS, startEmulatorSetup, type EmuSetup } from './helpers/emulator.js';
+import type { StartFleetOptions } from '../src/emulator/index.js';
 import type { OcppVersion } from '../src/protocol/versions.js';
 
-// --- setup: a real router and an in-thread fleet whose events are recorded ---
+// --- setup: a real router and an in-thread fleet whose events are recorded (test/helpers/emulator.ts) ---
 
-interface EmuSetup {
-  h: TestServer;
-  fleet: FleetHandle;
-  events: StationEvent[];
-  station: EmulatedStation;
-  id: string;
-  /** Station → central CALLs sent so far, optionally of one action. */
-  sent(action?: string): Array<Extract<StationEvent, { type: 'sent' }>>;
-  /** Waits for the n-th CALL of `action` sent after `from` events. */
-  waitSent(action: string, predicate?: (p: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Extract<StationEvent, { type: 'sent' }>>;
-  /** The server's view of a connector ('1' for 1.6, '1/1' for 2.x). */
-  connectorStatus(connector: string): string | undefined;
-}
+const FAST = FAST_TIMINGS;
 
-const FAST = { statusStepMs: 20, rebootDelayMs: 100, reconnectMinMs: 100, reconnectMaxMs: 500, replayIntervalMs: 20 };
-
-async function setup(t: TestContext, version: OcppVersion, extra: Partial<StartFleetOptions> = {}, serverOverrides: Record<string, unknown> = {}): Promise<EmuSetup> {
-  const h = await startTestServer({ responder: { heartbeatIntervalS: 60 }, ...serverOverrides });
-  const events: StationEvent[] = [];
-  const prefix = `E${version.replace(/\D/g, '')}-`;
-  const fleet = await startFleet({
-    stations: templateStations({ stations: 1, url: `ws://127.0.0.1:${h.port}/ocpp`, version, prefix, connectors: 2 }),
-    threads: 0,
-    summaryIntervalMs: 0,
-    connectRatePerS: 0,
-    timings: FAST,
-    onEvent: (e) => events.push(e),
-    ...extra,
+function setup(t: TestContext, version: OcppVersion, extra: Partial<StartFleetOptions> = {}, serverOverrides: Record<string, unknown> = {}): Promise<EmuSetup> {
+  return startEmulatorSetup(t, {
+    version,
+    url: (port) => `ws://127.0.0.1:${port}/ocpp`,
+    prefix: `E${version.replace(/\D/g, '')}-`,
+    bootedConnector: version === 'ocpp1.6' ? '2' : '2/1',
+    extra,
+    serverOverrides,
   });
-  t.after(async () => {
-    const stats = await fleet.stop();
-    await h.stop();
-    // Every payload the station built was schema-valid.
-    if (stats.invalidOutgoing !== 0) throw new Error(`${stats.invalidOutgoing} invalid payloads built by the emulator`);
-  });
-  const station = fleet.local!.stations[0]!;
-  const id = station.identity;
-  const first = version === 'ocpp1.6' ? '2' : '2/1';
-  await waitFor(() => h.server.station(id)?.connectors[first] !== undefined, 5000, `${id} booted with statuses`);
-  const sent = (action?: string) => events.filter((e): e is Extract<StationEvent, { type: 'sent' }> => e.type === 'sent' && (action === undefined || e.action === action));
-  return {
-    h,
-    fleet,
-    events,
-    station,
-    id,
-    sent,
-    async waitSent(action, predicate = () => true, timeoutMs = 5000) {
-      return waitFor(() => sent(action).find((e) => predicate(e.payload)), timeoutMs, `${action} sent`);
-    },
-    connectorStatus: (connector) => h.server.station(id)?.connectors[connector]?.status,
-  };
 }
-
 
 const PROFILE_16 = {
   chargingProfileId: 7,
