@@ -24,10 +24,9 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
 import type { Payload } from '../protocol/ocpp-j/frames.js';
-import { wireErrorCode, type RpcErrorCode } from '../protocol/rpc-error-codes.js';
 import type { ActionValidators } from '../protocol/validation/types.js';
 import { CodecError, readType, service, writeBody, type SoapVersion } from '../protocol/soap/codec.js';
-import { OCPP_NAMESPACES, SoapFault, WSA_ANONYMOUS, WSA_FAULT_ACTION, WSA_NS, contentType, envelope, faultXml, headerText, parseEnvelope, type ParsedEnvelope, type SoapProtocol } from '../protocol/soap/envelope.js';
+import { OCPP_NAMESPACES, SoapFault, WSA_ANONYMOUS, WSA_NS, contentType, envelope, faultEnvelope, headerText, parseEnvelope, type ParsedEnvelope, type SoapProtocol } from '../protocol/soap/envelope.js';
 import { lookup15 } from '../protocol/soap/validators.js';
 import { actionFromHttp, readOperation } from '../protocol/soap/operation.js';
 import { readLimited } from '../http/read-limited.js';
@@ -287,16 +286,8 @@ export class SoapHub {
 
   /** A SOAP Fault: Code Sender/Receiver, Subcode = the OCPP code (1.6 spellings, as the router writes them). */
   #fault(res: ServerResponse, protocol: SoapProtocol, fault: SoapFault, version: SoapVersion | null, env: ParsedEnvelope | null, identity: string | null): void {
-    const ns = OCPP_NAMESPACES[version ?? 'ocpp1.6'].cp;
-    const subcode = fault.subcode === null ? null : wireErrorCode('ocpp1.6', fault.subcode as RpcErrorCode);
-    const headers = {
-      wsaNs: env?.wsa.ns ?? WSA_NS,
-      action: WSA_FAULT_ACTION,
-      relatesTo: env?.wsa.messageId ?? null,
-      ...(identity === null ? {} : { identity, identityNs: ns }),
-    };
     res.writeHead(fault.httpStatus, { 'content-type': contentType(protocol) });
-    res.end(envelope(protocol, headers, faultXml(protocol, fault, subcode, ns)));
+    res.end(faultEnvelope(protocol, fault, OCPP_NAMESPACES[version ?? 'ocpp1.6'].cp, env, identity));
   }
 }
 

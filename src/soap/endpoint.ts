@@ -17,7 +17,7 @@ import type { SessionContext, SessionHooks } from '../protocol/ocpp-j/rpc-sessio
 import { RpcSession } from '../protocol/ocpp-j/rpc-session.js';
 import { serializeCall } from '../protocol/ocpp-j/frames.js';
 import { MessageType } from '../protocol/versions.js';
-import { canonicalErrorCode, wireErrorCode, type RpcErrorCode } from '../protocol/rpc-error-codes.js';
+import { canonicalErrorCode } from '../protocol/rpc-error-codes.js';
 import type { BackendReply } from '../backends/types.js';
 import type { ShardToMain } from '../control/messages.js';
 import type { WebRequest, WebResponse } from '../http/types.js';
@@ -27,11 +27,9 @@ import {
   OCPP_NAMESPACES,
   SoapFault,
   WSA_ANONYMOUS,
-  WSA_FAULT_ACTION,
-  WSA_NS,
   contentType,
   envelope,
-  faultXml,
+  faultEnvelope,
   headerNamespaces,
   headerText,
   parseEnvelope,
@@ -300,18 +298,10 @@ export class SoapEndpoint {
 
   /** A Fault envelope; the OCPP code is written with the 1.6 spellings (FormationViolation …) for 1.5 and 1.6. */
   faultResponse(protocol: SoapProtocol, fault: SoapFault, version: SoapVersion | 'unknown', env: ParsedEnvelope | null, identity?: string): WebResponse {
-    const ns = OCPP_NAMESPACES[version === 'unknown' ? 'ocpp1.6' : version].cs;
-    const subcode = fault.subcode === null ? null : wireErrorCode('ocpp1.6', fault.subcode as RpcErrorCode);
-    const headers = {
-      wsaNs: env?.wsa.ns ?? WSA_NS,
-      action: WSA_FAULT_ACTION,
-      relatesTo: env?.wsa.messageId ?? null,
-      ...(identity === undefined ? {} : { identity, identityNs: ns }),
-    };
     return {
       status: fault.httpStatus,
       headers: { 'Content-Type': contentType(protocol) },
-      body: envelope(protocol, headers, faultXml(protocol, fault, subcode, ns)),
+      body: faultEnvelope(protocol, fault, OCPP_NAMESPACES[version === 'unknown' ? 'ocpp1.6' : version].cs, env, identity ?? null),
     };
   }
 

@@ -4,7 +4,7 @@
  * header of the service's namespace (OCPP 1.5/1.6 WSDL: soap12:header part ChargeBoxIdentity).
  */
 import { randomUUID } from 'node:crypto';
-import { RpcErrorCode } from '../rpc-error-codes.js';
+import { RpcErrorCode, wireErrorCode } from '../rpc-error-codes.js';
 import { child, children, escapeXml, parseXml, scopeOf, textOf, XmlError, type NsScope, type XmlChild, type XmlNode } from './xml.js';
 
 export const SOAP12_NS = 'http://www.w3.org/2003/05/soap-envelope';
@@ -208,6 +208,21 @@ export function faultXml(protocol: SoapProtocol, fault: SoapFault, wireSubcode: 
   }
   const sub = wireSubcode === null ? '' : `<s:Subcode><s:Value xmlns:o="${ocppNs}">o:${wireSubcode}</s:Value></s:Subcode>`;
   return `<s:Fault><s:Code><s:Value>s:${fault.code}</s:Value>${sub}</s:Code><s:Reason><s:Text xml:lang="en">${message}</s:Text></s:Reason></s:Fault>`;
+}
+
+/**
+ * A whole Fault envelope answering `request` (RelatesTo its MessageID, in its WS-Addressing namespace; a request
+ * that could not be read gets the 2005/08 one), the OCPP code as Subcode in the 1.6 spellings (FormationViolation
+ * …, shared by 1.5 and 1.6) in `ocppNs`, and the chargeBoxIdentity header when the identity is known.
+ */
+export function faultEnvelope(protocol: SoapProtocol, fault: SoapFault, ocppNs: string, request: ParsedEnvelope | null, identity: string | null): string {
+  const subcode = fault.subcode === null ? null : wireErrorCode('ocpp1.6', fault.subcode as RpcErrorCode);
+  const headers: OutHeaders = { wsaNs: request?.wsa.ns ?? WSA_NS, action: WSA_FAULT_ACTION, relatesTo: request?.wsa.messageId ?? null };
+  if (identity !== null) {
+    headers.identity = identity;
+    headers.identityNs = ocppNs;
+  }
+  return envelope(protocol, headers, faultXml(protocol, fault, subcode, ocppNs));
 }
 
 export type { NsScope, XmlChild };
