@@ -16,7 +16,7 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { DIST, ROOT, fmt, machine, save, sleep, startServer, table } from './harness.js';
+import { DIST, ROOT, fmt, machine, numberFlag, save, sleep, startServer, table } from './harness.js';
 import { processCpuSplit, processMemory, threadCpu } from './proc.js';
 
 interface Options {
@@ -36,14 +36,6 @@ interface Options {
   emuNodeFlags: string[];
   /** Profile the server (node --cpu-prof into this folder). */
   cpuProfDir: string | null;
-}
-
-function num(flags: Map<string, string>, name: string, dflt: number, min: number): number {
-  const raw = flags.get(name);
-  if (raw === undefined) return dflt;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v < min) throw new Error(`--${name} must be a number >= ${min}, got ${raw}`);
-  return v;
 }
 
 interface Sample {
@@ -153,15 +145,15 @@ async function measure(o: Options, stations: number, workDir: string): Promise<R
 
 export async function emulatorCpu(flags: Map<string, string>, workDir: string): Promise<void> {
   const o: Options = {
-    stations: num(flags, 'stations', 19000, 1),
-    heartbeatS: num(flags, 'heartbeat-s', 30, 1),
-    pingS: num(flags, 'ping-s', 60, 0),
-    windowS: num(flags, 'window-s', 60, 1),
-    settleS: num(flags, 'settle-s', 10, 0),
-    emuThreads: num(flags, 'emu-threads', 2, 0),
-    rate: num(flags, 'rate', 2000, 1),
-    runs: num(flags, 'runs', 1, 1),
-    workers: num(flags, 'workers', 1, 1),
+    stations: numberFlag(flags, 'stations', 19000, 1),
+    heartbeatS: numberFlag(flags, 'heartbeat-s', 30, 1),
+    pingS: numberFlag(flags, 'ping-s', 60, 0),
+    windowS: numberFlag(flags, 'window-s', 60, 1),
+    settleS: numberFlag(flags, 'settle-s', 10, 0),
+    emuThreads: numberFlag(flags, 'emu-threads', 2, 0),
+    rate: numberFlag(flags, 'rate', 2000, 1),
+    runs: numberFlag(flags, 'runs', 1, 1),
+    workers: numberFlag(flags, 'workers', 1, 1),
     baseline: flags.get('baseline') !== 'false',
     emuNodeFlags: (flags.get('emu-node-flags') ?? '').split(' ').filter((f) => f !== ''),
     emuArgs: (flags.get('emu-args') ?? '').split(' ').filter((f) => f !== ''),

@@ -42,6 +42,15 @@ export function machine(): Record<string, unknown> {
 }
 
 
+/** The number given as `--name` (default `dflt`); anything else than a finite number >= `min` is an error. */
+export function numberFlag(flags: Map<string, string>, name: string, dflt: number, min = 0): number {
+  const raw = flags.get(name);
+  if (raw === undefined) return dflt;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min) throw new Error(`--${name} must be a number >= ${min}, got ${raw}`);
+  return value;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const probe = createServer();

@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ErrorCounts, HeartbeatResult, LoadConfig, ReadyReport } from './load-generator.js';
 import { processMemory, type MemoryStatus } from './proc.js';
-import { DIST, TARGETS, fmt, machine, save as saveRecord, sleep, startServer, table, type Target } from './harness.js';
+import { DIST, TARGETS, fmt, machine, numberFlag, save as saveRecord, sleep, startServer, table, type Target } from './harness.js';
 import { runScenario } from './scenario-run.js';
 import { emulatorCpu } from './emulator-cpu.js';
 
@@ -52,11 +52,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 function intFlag(args: Args, name: string, dflt: number, min = 0): number {
-  const raw = args.flags.get(name);
-  if (raw === undefined) return dflt;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min) throw new Error(`--${name} must be a number >= ${min}, got ${raw}`);
-  return value;
+  return numberFlag(args.flags, name, dflt, min);
 }
 
 function targetsFlag(args: Args, defaults = 'router,floor'): Target[] {
