@@ -82,9 +82,8 @@ async function serve(configFile: string | null, config: Config, args: readonly s
       logger.error(`SIGHUP: configuration not reloaded, keeping the running one\n${formatConfigErrors(error)}`);
     }
   });
-  const started = await RouterServer.start({ config, logger, testHooks: process.env.OCPP_ROUTER_TEST_HOOKS === '1' });
-  // REST API (api.yaml) on the control plane; shards forward to it.
-  started.setHttpHandler(createApi(started));
+  // REST API (api.yaml) on the control plane; shards forward to it. Installed before the first shard listens.
+  const started = await RouterServer.start({ config, logger, testHooks: process.env.OCPP_ROUTER_TEST_HOOKS === '1', http: createApi });
   server = started;
   // Set by a signal during start (TypeScript cannot see the closure assign it).
   const pending = pendingStop as { mode: 'graceful' | 'fast'; signal: string } | null;

@@ -50,7 +50,7 @@ function setup(version: OcppVersion, options: Partial<SessionOptions> = {}) {
   };
   let n = 0;
   const ctx: SessionContext = {
-    options: { inboundQueueMax: 10, outboundQueueMax: 10, callTimeoutMs: 30_000, maxBadMessagesInRow: 5, rejectCallsBeforeAccepted: true, ...options },
+    options: { maxPayloadDepth: 32, inboundQueueMax: 10, outboundQueueMax: 10, callTimeoutMs: 30_000, maxBadMessagesInRow: 5, rejectCallsBeforeAccepted: true, ...options },
     backend,
     lookup: createValidatorLookup(),
     hooks,

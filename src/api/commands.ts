@@ -12,6 +12,7 @@ import type { OcppVersion } from '../protocol/versions.js';
 import { coerceForm, parseForm } from './form-body.js';
 import { requestSchema } from './request-schemas.js';
 import { RENAMED_FOR_V2, isTranslatable, translateTo2x } from './translate.js';
+import { valueExceedsDepth } from '../protocol/json-depth.js';
 
 type Payload = Record<string, unknown>;
 
@@ -41,7 +42,9 @@ function fail(identity: string, action: string, status: number, message: string,
   return { identity, status, action, error };
 }
 
-function validate(version: OcppVersion, action: string, payload: Payload): ValidationIssue[] | null {
+function validate(version: OcppVersion, action: string, payload: Payload, maxDepth: number): ValidationIssue[] | null {
+  // Before the schema: a payload deeper than a station may send is refused (json-depth.ts).
+  if (valueExceedsDepth(payload, maxDepth)) return [{ code: 'FormatViolation', path: '', keyword: 'maxDepth', message: `payload is nested deeper than ${maxDepth} levels (ocpp.maxPayloadDepth)` }];
   const validators = getActionValidators(version, action);
   if (validators === undefined) return [{ code: 'NotImplemented', path: '', keyword: 'action', message: `${action} is not known in ${version}` } as ValidationIssue];
   const result = validators.request(payload);
@@ -56,7 +59,7 @@ function payloadFor(body: CommandBody, version: OcppVersion, action: string): Pa
  * The payload to send for `operation` to a station of `version`, or the 400 outcome listing every
  * violation. See translate.ts for the 1.6 → 2.x rules.
  */
-export function prepareCommand(identity: string, version: OcppVersion, operation: string, body: CommandBody): PreparedCommand | CommandOutcome {
+export function prepareCommand(identity: string, version: OcppVersion, operation: string, body: CommandBody, maxDepth = Infinity): PreparedCommand | CommandOutcome {
   const central = centralActions(version);
   const renamed = version === 'ocpp1.6' ? undefined : RENAMED_FOR_V2[operation];
   const target = renamed ?? operation;
@@ -65,16 +68,16 @@ export function prepareCommand(identity: string, version: OcppVersion, operation
   }
   const direct = (): PreparedCommand | ValidationIssue[] => {
     const payload = payloadFor(body, version, target);
-    const issues = validate(version, target, payload);
+    const issues = validate(version, target, payload, maxDepth);
     return issues === null ? { action: target, payload } : issues;
   };
   const translated = (): PreparedCommand | ValidationIssue[] => {
     const p16 = payloadFor(body, 'ocpp1.6', operation);
-    const issues = validate('ocpp1.6', operation, p16);
+    const issues = validate('ocpp1.6', operation, p16, maxDepth);
     if (issues !== null) return issues;
     const payload = translateTo2x(operation, p16);
     if (payload === null) return [{ code: 'PropertyConstraintViolation', path: '', keyword: 'translation', message: `this 1.6 ${operation} has no clear ${version} meaning` } as ValidationIssue];
-    const issues2 = validate(version, target, payload);
+    const issues2 = validate(version, target, payload, maxDepth);
     return issues2 === null ? { action: target, payload, translatedFrom: `ocpp1.6 ${operation}` } : issues2;
   };
   let outcome: PreparedCommand | ValidationIssue[];
@@ -152,7 +155,7 @@ export async function sendCommand(server: RouterServer, identity: string, operat
   if (record === undefined) return fail(identity, operation, 404, `unknown station ${identity}`, { reason: ErrorCode.STATION_NOT_FOUND });
   // OCPP 1.5 exists only as OCPP-S, with schemas of its own: src/soap/api-commands.ts sends its commands.
   if (record.version === 'ocpp1.5') return fail(identity, operation, 500, `${identity} speaks OCPP 1.5: its commands go through the OCPP-S command path`, { reason: ErrorCode.INTERNAL });
-  const prepared = prepareCommand(identity, record.version, operation, body);
+  const prepared = prepareCommand(identity, record.version, operation, body, server.config.ocpp.maxPayloadDepth);
   if ('status' in prepared) return prepared;
   const base = prepared.translatedFrom === undefined ? { identity, action: prepared.action } : { identity, action: prepared.action, translatedFrom: prepared.translatedFrom };
   try {

@@ -1,6 +1,6 @@
 /**
  * The REST API of the control plane (api.yaml is its description): installed with
- * `server.setHttpHandler(createApi(server))`. Shards forward every request except ping, time and the static
+ * `RouterServer.start({ …, http: createApi })`, before the first shard listens. Shards forward every request except ping, time and the static
  * documentation (src/api/shard-routes.ts), so this runs on the main thread next to the station registry.
  *
  * The configuration is read from `server.config` on each request, so a HUP reload applies (auth, CORS,
@@ -19,8 +19,8 @@ import { chargePointItem, decodeCursor, encodeCursor, matches, readFilter, stati
 
 // --- OCPP-S 1.5 stations: their own operations and schemas (src/soap/api-commands.ts); everything else as before ---
 import { prepareCommand15, sendCommand15 } from '../soap/api-commands.js';
-function prepareCommand(identity: string, version: string, operation: string, body: CommandBody): PreparedCommand | CommandOutcome {
-  return version === 'ocpp1.5' ? prepareCommand15(identity, operation, body) : prepareCommandJ(identity, version as Parameters<typeof prepareCommandJ>[1], operation, body);
+function prepareCommand(identity: string, version: string, operation: string, body: CommandBody, maxDepth: number): PreparedCommand | CommandOutcome {
+  return version === 'ocpp1.5' ? prepareCommand15(identity, operation, body, maxDepth) : prepareCommandJ(identity, version as Parameters<typeof prepareCommandJ>[1], operation, body, maxDepth);
 }
 function sendCommand(server: RouterServer, identity: string, operation: string, body: CommandBody, options: { timeoutMs: number }): Promise<CommandOutcome> {
   return server.station(identity)?.version === 'ocpp1.5' ? sendCommand15(server, identity, operation, body, options) : sendCommandJ(server, identity, operation, body, options);
@@ -203,7 +203,7 @@ export function createApi(server: RouterServer): ApiHandler {
       const record = server.station(identity);
       if (record === undefined) return errorResponse(404, `unknown station ${identity}`, { reason: 'STATION_NOT_FOUND' });
       // Validation errors are reported now, not in the result.
-      const prepared = prepareCommand(identity, record.version, operation, body);
+      const prepared = prepareCommand(identity, record.version, operation, body, config.ocpp.maxPayloadDepth);
       if ('status' in prepared) return outcomeResponse(prepared);
       return startAsync('single', prepared.action, () => sendCommand(server, identity, operation, body, { timeoutMs: timeout }), identity);
     }

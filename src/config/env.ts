@@ -122,6 +122,7 @@ export const ENV_TABLE: readonly EnvEntry[] = Object.freeze([
   ),
   entry('MAX_IDENTITY_LENGTH', 'ocpp.maxIdentityLength', INT, parseInteger, 'Longest identity.'),
   entry('MAX_FRAME_BYTES', 'ocpp.maxFrameBytes', INT, parseInteger, 'Largest text frame.'),
+  entry('MAX_PAYLOAD_DEPTH', 'ocpp.maxPayloadDepth', INT, parseInteger, 'Deepest payload nesting.'),
   entry('MAX_BAD_MESSAGES_IN_ROW', 'ocpp.maxBadMessagesInRow', INT, parseInteger, 'Bad frames in a row before close.'),
   entry('INBOUND_QUEUE_MAX', 'ocpp.inboundQueueMax', INT, parseInteger, 'Per-station inbound CALL queue.'),
   entry('OUTBOUND_QUEUE_MAX', 'ocpp.outboundQueueMax', INT, parseInteger, 'Per-station outbound CALL queue.'),

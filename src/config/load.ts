@@ -311,14 +311,38 @@ function semanticProblems(data: JsonObject): { path: string; message: string }[]
       message: 'needs security.basicAuth.passwords or security.basicAuth.file (no station could log in)',
     });
   }
-  if (isPlainObject(auth['passwords'])) {
-    const pattern = new RegExp(PASSWORD_HASH_PATTERN);
-    for (const [identity, hash] of Object.entries(auth['passwords'])) {
+  const api = isPlainObject(data['api']) ? data['api'] : {};
+  const apiAuth = isPlainObject(api['auth']) ? api['auth'] : {};
+  // An authentication mode without credentials locks everyone out (every request 401) instead of failing early.
+  if (apiAuth['mode'] === 'bearer' && Array.isArray(apiAuth['tokens']) && apiAuth['tokens'].length === 0) {
+    out.push({ path: 'api.auth.tokens', message: 'needs at least one token when api.auth.mode is bearer (every request would get 401)' });
+  }
+  if (apiAuth['mode'] === 'basic' && isPlainObject(apiAuth['users']) && Object.keys(apiAuth['users']).length === 0) {
+    out.push({ path: 'api.auth.users', message: 'needs at least one user when api.auth.mode is basic (every request would get 401)' });
+  }
+  const pattern = new RegExp(PASSWORD_HASH_PATTERN);
+  for (const [path, hashes] of [['security.basicAuth.passwords', auth['passwords']], ['api.auth.users', apiAuth['users']]] as const) {
+    if (!isPlainObject(hashes)) continue;
+    for (const [name, hash] of Object.entries(hashes)) {
       // Well-formed (the schema checked the shape) but with numbers out of the supported range.
       if (typeof hash === 'string' && pattern.test(hash) && !isPasswordHash(hash)) {
-        out.push({ path: `security.basicAuth.passwords.${identity}`, message: 'has unsupported scrypt parameters or lengths' });
+        out.push({ path: `${path}.${name}`, message: 'has unsupported scrypt parameters or lengths' });
       }
     }
+  }
+  const webhook = isPlainObject(data['webhook']) ? data['webhook'] : {};
+  const events = isPlainObject(webhook['events']) ? webhook['events'] : {};
+  if (webhook['enable'] === true && webhook['url'] === null) {
+    out.push({ path: 'webhook.url', message: 'must be set when webhook.enable is true (WEBHOOK_URL)' });
+  }
+  if (webhook['authorization'] === 'Basic' && webhook['username'] === '') {
+    out.push({ path: 'webhook.username', message: 'must be set when webhook.authorization is Basic' });
+  }
+  if (webhook['authorization'] === 'Bearer' && webhook['token'] === '') {
+    out.push({ path: 'webhook.token', message: 'must be set when webhook.authorization is Bearer' });
+  }
+  if (events['enable'] === true && events['url'] === null && webhook['url'] === null) {
+    out.push({ path: 'webhook.events.url', message: 'webhook.events.enable needs webhook.events.url or webhook.url (events would go nowhere)' });
   }
   return out;
 }

@@ -105,6 +105,13 @@ export const configSchema: SchemaNode = {
       },
       maxIdentityLength: int(1, 255, 48, 'Longest accepted identity, in characters, after percent-decoding.', 'characters'),
       maxFrameBytes: int(1024, 16 * MIB, 65536, 'Largest accepted text frame; larger frames close the socket with 1009.', 'bytes'),
+      maxPayloadDepth: int(
+        16,
+        1000,
+        32,
+        'Deepest nesting of objects and arrays in a payload, from any peer (station frames, webhook replies, API bodies); deeper ones get FormatViolation (1.6: FormationViolation) or 400. The OCPP schemas need at most 13.',
+        'levels',
+      ),
       maxBadMessagesInRow: int(1, 1_000_000, 10, 'Bad frames in a row after which the socket is closed with 1008.'),
       inboundQueueMax: int(
         0,
@@ -277,6 +284,7 @@ export const configSchema: SchemaNode = {
       password: { type: 'string', maxLength: 4096, default: '', description: 'Password of `Basic` authorization.' },
       token: { type: 'string', maxLength: 4096, default: '', description: 'Token of `Bearer` authorization.' },
       timeoutMs: int(1, 600_000, 10_000, 'Time the receiver gets to answer a request (keep it below the stations\' own 30 s).', 'ms'),
+      maxReplyBytes: int(1024, 1024 * MIB, 16 * MIB, 'Largest reply body read from the receiver; a larger reply is a failure (`body`), like an unparseable one.', 'bytes'),
       contentType: {
         type: 'string',
         enum: WEBHOOK_CONTENT_TYPES,

@@ -26,6 +26,8 @@ export interface Config {
     maxIdentityLength: number;
     /** Largest accepted text frame in bytes; larger frames close the socket with 1009. */
     maxFrameBytes: number;
+    /** Deepest nesting of objects and arrays in any payload a peer sends; deeper ones are refused. */
+    maxPayloadDepth: number;
     /** Bad frames in a row after which the socket is closed with 1008. */
     maxBadMessagesInRow: number;
     /** Station CALLs waiting behind the one being handled, per station; overflow closes the socket (1008). */
@@ -122,6 +124,8 @@ export interface Config {
     password: string;
     token: string;
     timeoutMs: number;
+    /** Largest reply body read from the receiver. */
+    maxReplyBytes: number;
     contentType: 'json' | 'msgpack';
     onFailure: 'error' | 'responder';
     pool: { connections: number; keepAliveTimeoutMs: number };

@@ -39,7 +39,7 @@ export type MainToShard =
   | { t: 'httpReply'; reqId: number; response: WebResponse }
   /** Whether any shard has a live-log client: shards produce log entries only then. */
   | { t: 'logActive'; active: boolean }
-  | { t: 'log'; entries: LogEntry[] }
+  | { t: 'log'; entries: LogLine[] }
   | { t: 'crash' };
 
 export type ShardToMain =
@@ -57,7 +57,7 @@ export type ShardToMain =
   | { t: 'txBlockRequest'; reqId: number }
   | { t: 'http'; reqId: number; request: WebRequest }
   | { t: 'logClients'; count: number }
-  | { t: 'log'; entries: LogEntry[] }
+  | { t: 'log'; entries: LogLine[] }
   | { t: 'stats'; reqId: number; stats: ShardStats }
   | { t: 'metrics'; reqId: number; metrics: MetricJson[] }
   | { t: 'stopped' }
@@ -84,6 +84,24 @@ export interface LogEntry {
   uniqueId: string;
   action: string | null;
   payload: unknown;
+}
+
+/**
+ * A live-log entry as it crosses threads: serialized once, by the thread that saw the message, so neither the
+ * control plane nor the shards that hold log clients stringify it again; `identity` is kept for the filter.
+ */
+export interface LogLine {
+  identity: string;
+  text: string;
+}
+
+/** Serializes a live-log entry; null when it cannot be (never expected: payloads are depth-bounded). */
+export function logLine(entry: LogEntry): LogLine | null {
+  try {
+    return { identity: entry.identity, text: JSON.stringify(entry) };
+  } catch {
+    return null;
+  }
 }
 
 /** A registry update from a station's CALL (batched by the shard; sent alone by the SOAP endpoint). */

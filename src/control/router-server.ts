@@ -13,7 +13,7 @@ import { ShardSupervisor } from './shard-supervisor.js';
 import { StationRegistry, type StationRecord } from './station-registry.js';
 import { TransactionIdStore } from './transaction-id-store.js';
 import { RouterError, ErrorCode } from '../errors.js';
-import { SHARED_COUNTERS } from '../shard/admission.js';
+import { createSharedCounters } from '../shard/admission.js';
 import { errorResponse, type WebHandler, type WebResponse } from '../http/types.js';
 // --- OCPP-S (SOAP) commands and station presence (src/soap/) ---
 import { SoapCommandClient } from '../soap/command-client.js';
@@ -26,7 +26,7 @@ import { ACTIONS_15 } from '../protocol/soap/validators.js';
 // --- webhook spool and events (src/control/webhook-control.ts) ---
 import { WebhookControl, type WebhookEventName } from './webhook-control.js';
 import { webhookActive } from '../backends/webhook/index.js';
-import type { SpoolInput } from './messages.js';
+import { logLine, type SpoolInput } from './messages.js';
 
 const TX_BLOCK_SIZE = 256;
 const REGISTRY_SAVE_MS = 5000;
@@ -36,7 +36,24 @@ export interface RouterServerOptions {
   logger: Logger;
   /** Honour test-only control messages (crash a shard). */
   testHooks?: boolean;
+  /**
+   * Builds the handler of the HTTP requests shards forward (the REST API). Installed before the first shard
+   * listens, so no request ever meets a router without its API.
+   */
+  http?: (server: RouterServer) => WebHandler;
 }
+
+/**
+ * Where the router is in its life. Until `running` (at start, while a reload swaps the shard set, while stopping)
+ * forwarded HTTP requests get 503 with Retry-After, except the health probes, which always answer.
+ */
+export type RouterPhase = 'starting' | 'running' | 'swapping' | 'stopping';
+
+const PHASE_MESSAGES: Record<Exclude<RouterPhase, 'running'>, string> = {
+  starting: 'the router is starting; retry shortly',
+  swapping: 'the router is restarting its listeners (configuration reload); retry shortly',
+  stopping: 'the router is shutting down',
+};
 
 interface PendingRequest<T> {
   shard: number;
@@ -50,7 +67,7 @@ export class RouterServer {
   #logger: Logger;
   #supervisor!: ShardSupervisor;
   #txStore!: TransactionIdStore;
-  #counters = new SharedArrayBuffer(SHARED_COUNTERS.length * 4);
+  #counters = createSharedCounters();
   #nextReq = 1;
   #calls = new Map<number, PendingRequest<Record<string, unknown>>>();
   #stats = new Map<number, PendingRequest<ShardStats>>();
@@ -63,6 +80,7 @@ export class RouterServer {
   /** The shard-set swap in progress (reload with new listeners), chained. */
   #relistening: Promise<void> = Promise.resolve();
   readonly testHooks: boolean;
+  #phase: RouterPhase = 'starting';
   /** Serves HTTP requests the shards forward (API, metrics); set by the API layer. */
   #httpHandler: WebHandler = (request) => errorResponse(404, `no route for ${request.method} ${request.path}`);
   /** Webhook spool and events; null while the webhook is off and no spool exists (opened on demand). */
@@ -73,6 +91,11 @@ export class RouterServer {
     this.#config = options.config;
     this.#logger = options.logger;
     this.testHooks = options.testHooks ?? false;
+    if (options.http !== undefined) this.#httpHandler = options.http(this);
+  }
+
+  get phase(): RouterPhase {
+    return this.#phase;
   }
 
   static async start(options: RouterServerOptions): Promise<RouterServer> {
@@ -110,6 +133,7 @@ export class RouterServer {
     this.#saveTimer = setInterval(() => void this.#saveRegistry(), REGISTRY_SAVE_MS);
     this.#saveTimer.unref();
     this.#soapStart(); // OCPP-S presence sweep
+    if (this.#phase === 'starting') this.#phase = 'running';
     this.#logger.info({ listen: config.server.listen, port: this.port, shards: this.#supervisor.shards, path: config.ocpp.path, subprotocols: config.ocpp.subprotocols }, `ocpp-router listening on ${config.server.listen}:${this.port}`);
   }
 
@@ -136,7 +160,13 @@ export class RouterServer {
   #onShardMessage(shard: number, message: ShardToMain): void {
     switch (message.t) {
       case 'connected': {
-        const replaced = this.registry.connected(message, shard);
+        const { replaced, stale } = this.registry.connected(message, shard);
+        if (stale) {
+          // A newer connection of this identity was already reported (from another shard): this one lost.
+          this.#supervisor.send(shard, { t: 'replace', identity: message.identity, connId: message.connId });
+          this.#logger.info({ identity: message.identity, shard, connId: message.connId }, 'station connected, but a newer connection exists: closing this one');
+          return;
+        }
         if (replaced !== null && replaced.shard !== shard) {
           // Newest wins, whichever shard holds the old connection (the same shard already closed it).
           this.#supervisor.send(replaced.shard, { t: 'replace', identity: message.identity, connId: replaced.connId });
@@ -229,9 +259,16 @@ export class RouterServer {
   }
 
   #serveHttp(shard: number, reqId: number, request: Parameters<WebHandler>[0]): void {
+    // The shard set that asked (a reload may swap it before the answer is ready).
+    const supervisor = this.#supervisor;
     const reply = (response: WebResponse): void => {
-      this.#supervisor.send(shard, { t: 'httpReply', reqId, response });
+      supervisor.send(shard, { t: 'httpReply', reqId, response });
     };
+    const phase = this.#phase;
+    if (phase !== 'running' && !request.path.startsWith('/health/')) {
+      reply(errorResponse(503, PHASE_MESSAGES[phase], { reason: 'NOT_READY', phase }, { 'Retry-After': '1' }));
+      return;
+    }
     const fail = (error: unknown): void => {
       this.#logger.error({ err: error, path: request.path }, 'HTTP handler failed');
       reply(errorResponse(500, error instanceof Error ? error.message : String(error)));
@@ -321,7 +358,7 @@ export class RouterServer {
 
   /** Ready when every shard listens (orchestrators' readiness probe). */
   get ready(): boolean {
-    return this.#supervisor.allListening && this.#stopped === null;
+    return this.#phase === 'running' && this.#supervisor.allListening;
   }
 
   /**
@@ -396,6 +433,15 @@ export class RouterServer {
     // Port 0 means "any": the new shards keep the port the old ones had, unless the configured port changed.
     const port = config.server.port === 0 && previous.server.port === 0 ? old.port : config.server.port;
     this.#logger.warn({ changed }, 'configuration changes the listeners: restarting the shards');
+    this.#phase = 'swapping';
+    try {
+      await this.#swap(config, previous, old, port);
+    } finally {
+      if (this.#phase === 'swapping') this.#phase = 'running';
+    }
+  }
+
+  async #swap(config: Config, previous: Config, old: ShardSupervisor, port: number): Promise<void> {
     await old.stop('graceful', config.server.shutdownTimeoutMs);
     for (let shard = 0; shard < old.shards; shard++) this.#shardGone(shard, 'shards restarted for a configuration reload');
     if (this.#stopped !== null) return;
@@ -424,6 +470,7 @@ export class RouterServer {
   /** Graceful (QUIT/TERM) or fast (INT) stop; idempotent. */
   stop(mode: 'graceful' | 'fast' = 'graceful'): Promise<void> {
     this.#stopped ??= (async () => {
+      this.#phase = 'stopping';
       if (this.#saveTimer !== null) clearInterval(this.#saveTimer);
       const deadlineMs = mode === 'graceful' ? this.#config.server.shutdownTimeoutMs : 0;
       this.#logger.info({ mode, deadlineMs }, 'stopping');
@@ -485,7 +532,9 @@ export class RouterServer {
       metrics: this.#soapMetrics,
       log: (identity, direction, messageType, uniqueId, action, payload) => {
         if (!this.#logClients.some((n) => n > 0)) return;
-        const message = { t: 'log' as const, entries: [{ ts: Date.now(), identity, direction, messageType, uniqueId, action, payload }] };
+        const line = logLine({ ts: Date.now(), identity, direction, messageType, uniqueId, action, payload });
+        if (line === null) return;
+        const message = { t: 'log' as const, entries: [line] };
         this.#logClients.forEach((count, target) => {
           if (count > 0) this.#supervisor.send(target, message);
         });

@@ -149,15 +149,21 @@ export class ShardSupervisor extends EventEmitter<SupervisorEvents> {
     }, delay);
   }
 
+  /** Posts to one shard; false when it is not running or the message cannot be cloned (logged). */
   send(shardId: number, message: MainToShard): boolean {
     const worker = this.#slots[shardId]?.worker;
     if (worker === null || worker === undefined) return false;
-    worker.postMessage(message);
+    try {
+      worker.postMessage(message);
+    } catch (error) {
+      this.#logger.error({ err: error, shard: shardId, kind: message.t }, 'a message to a shard could not be sent; dropped');
+      return false;
+    }
     return true;
   }
 
   broadcast(message: MainToShard): void {
-    for (const slot of this.#slots) slot.worker?.postMessage(message);
+    for (const slot of this.#slots) if (slot.worker !== null) this.send(slot.id, message);
   }
 
   isListening(shardId: number): boolean {

@@ -29,6 +29,11 @@ export interface StationRecord {
   /** Where the live connection is; null when disconnected. */
   shard: number | null;
   connId: number | null;
+  /**
+   * The newest connection id seen for this identity in this process (connected or not): a connect of an older
+   * connection, reported late, never takes the record from a newer one. Not persisted (ids restart with the process).
+   */
+  newestConnId?: number;
 }
 
 const FILE = 'stations.json';
@@ -97,22 +102,26 @@ export class StationRegistry {
   }
 
   /**
-   * A station connected on `shard`. Returns the connection it replaces (newest wins) when the identity
-   * was connected elsewhere.
+   * A station connected on `shard`. Newest wins by connection id (taken at the upgrade, increasing over every
+   * shard), never by the order reports arrive in:
+   *  - `replaced`: the older connection this one takes over from (when the identity was connected elsewhere);
+   *  - `stale`: this connection is older than one already seen for the identity (its report came late); the
+   *    record is not touched and the caller closes the connection as replaced.
    */
-  connected(e: { identity: string; account: string | null; version: OcppVersion; remoteAddress: string; connId: number; at: number }, shard: number): { shard: number; connId: number } | null {
+  connected(e: { identity: string; account: string | null; version: OcppVersion; remoteAddress: string; connId: number; at: number }, shard: number): { replaced: { shard: number; connId: number } | null; stale: boolean } {
     const record = this.#stations.get(e.identity);
     let replaced: { shard: number; connId: number } | null = null;
     if (record === undefined) {
-      this.#stations.set(e.identity, newRecord({ identity: e.identity, account: e.account, version: e.version, transport: 'ws', remoteAddress: e.remoteAddress, at: e.at, shard, connId: e.connId }));
+      this.#stations.set(e.identity, { ...newRecord({ identity: e.identity, account: e.account, version: e.version, transport: 'ws', remoteAddress: e.remoteAddress, at: e.at, shard, connId: e.connId }), newestConnId: e.connId });
     } else {
+      if ((record.newestConnId ?? 0) > e.connId) return { replaced: null, stale: true };
       if (record.connected && record.shard !== null && record.connId !== null && record.connId !== e.connId) {
         replaced = { shard: record.shard, connId: record.connId };
       }
-      Object.assign(record, { account: e.account, version: e.version, transport: 'ws', remoteAddress: e.remoteAddress, connected: true, connectedAt: e.at, lastMessageAt: e.at, shard, connId: e.connId });
+      Object.assign(record, { account: e.account, version: e.version, transport: 'ws', remoteAddress: e.remoteAddress, connected: true, connectedAt: e.at, lastMessageAt: e.at, shard, connId: e.connId, newestConnId: e.connId });
     }
     this.#changed();
-    return replaced;
+    return { replaced, stale: false };
   }
 
   /** Returns false when the event is about a connection that was already replaced. */
@@ -236,7 +245,7 @@ export class StationRegistry {
     if (data.format !== FORMAT || !Array.isArray(data.stations)) throw new Error(`${this.#path}: not a ${FORMAT} file`);
     for (const s of data.stations) {
       // Whatever was connected at the last stop is not connected now.
-      this.#stations.set(s.identity, { ...s, connected: false, shard: null, connId: s.transport === 'soap' ? 0 : null });
+      this.#stations.set(s.identity, { ...s, connected: false, shard: null, connId: s.transport === 'soap' ? 0 : null, newestConnId: 0 });
     }
     this.#revision++;
   }

@@ -25,6 +25,16 @@ export interface WebResponse {
 
 export type WebHandler = (request: WebRequest) => WebResponse | Promise<WebResponse>;
 
+/**
+ * What the transport serves HTTP with: the handler, and how to word a refusal the transport itself makes before
+ * or around the handler (a body over the limit, a handler that threw), so each endpoint answers in its own
+ * format (JSON errors for the API, SOAP Faults for OCPP-S).
+ */
+export interface HttpService {
+  handle: WebHandler;
+  refuse(request: WebRequest, status: number, message: string): WebResponse;
+}
+
 export const STATUS_TEXT: Record<number, string> = {
   200: '200 OK',
   201: '201 Created',

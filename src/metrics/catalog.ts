@@ -55,12 +55,13 @@ export const METRICS = [
   // OCPP-S (SOAP, src/soap/): requests served by the shards; commands to SOAP stations are counted by the control
   // plane in the outbound families above, SOAP stations in ocpp_stations_connected{transport="soap"}
   { name: 'ocpp_soap_requests_total', type: 'counter', labels: ['version', 'outcome'], source: 'shard', help: 'OCPP-S (SOAP) requests from stations, by OCPP version (ocpp1.5, ocpp1.6, unknown) and outcome (response, fault).' },
-  { name: 'ocpp_soap_faults_total', type: 'counter', labels: ['reason'], source: 'shard', help: 'SOAP requests refused, by reason: tooLarge, method, dtd, malformedXml, notSoap, missingHeader, wrongNamespace, unknownAction, mismatch, body, call (CALLERROR of validation or backend), busy, shutdown.' },
+  { name: 'ocpp_soap_faults_total', type: 'counter', labels: ['reason'], source: 'shard', help: 'SOAP requests refused, by reason: tooLarge, method, dtd, malformedXml, notSoap, missingHeader, badIdentity, wrongNamespace, unknownAction, mismatch, body, call (CALLERROR of validation or backend), busy, shutdown, internal.' },
   // Process and threads
   { name: 'ocpp_event_loop_delay_seconds', type: 'gauge', labels: ['thread', 'stat'], source: 'shard', help: 'Event-loop delay per thread since the previous scrape: mean, p99, max.' },
   { name: 'ocpp_heap_used_bytes', type: 'gauge', labels: ['thread'], source: 'shard', help: 'V8 heap in use per thread.' },
   { name: 'ocpp_shards_ready', type: 'gauge', labels: [], source: 'control', help: 'Shards listening.' },
   { name: 'ocpp_shard_restarts_total', type: 'counter', labels: ['shard'], source: 'control', help: 'Shard restarts after a crash.' },
+  { name: 'ocpp_thread_messages_dropped_total', type: 'counter', labels: ['kind'], source: 'shard', help: 'Messages a shard could not pass to the control plane (postMessage failed) or live-log entries it could not serialize, by kind; never expected.' },
 ] as const satisfies readonly MetricSpec[];
 
 export type MetricName = (typeof METRICS)[number]['name'];
@@ -82,6 +83,8 @@ export function disconnectReason(code: number): string {
       return 'noStatus';
     case 1006:
       return 'abnormal';
+    case 1007:
+      return 'invalidPayload';
     case 1008:
       return 'policy';
     case 1009:

@@ -41,6 +41,7 @@ const COUNTER_FAMILIES: ReadonlyArray<readonly [prefix: string, metric: MetricNa
   ['policyCloses.', 'ocpp_policy_closes_total', 'reason'],
   ['liveLogDropped', 'ocpp_live_log_dropped_total', null],
   ['invalidBackendReplies', 'ocpp_invalid_backend_replies_total', null],
+  ['threadMessagesDropped.', 'ocpp_thread_messages_dropped_total', 'kind'],
 ];
 
 function metric(name: MetricName, values: MetricValue[], aggregator: MetricJson['aggregator'] = 'sum'): MetricJson {

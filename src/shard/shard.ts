@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
-import type { MainToShard, ShardToMain, ConnectorStatus, LogEntry, ShardStats, RegistryEvent } from '../control/messages.js';
+import { logLine, type MainToShard, type ShardToMain, type ConnectorStatus, type LogLine, type ShardStats, type RegistryEvent } from '../control/messages.js';
 import type { LogClient, LogEndpointHandler } from '../transport/log-endpoint.js';
 import { MESSAGE_TYPE_NAMES, MessageType, OCPP_VERSIONS, isV2, type StationVersion } from '../protocol/versions.js';
 import { actionsFor } from '../protocol/actions.js';
@@ -18,12 +18,12 @@ import type { OcppVersion } from '../protocol/versions.js';
 import { RpcSession, type SessionContext, type SessionHooks, type SessionOptions } from '../protocol/ocpp-j/rpc-session.js';
 import { CloseCode } from '../protocol/ocpp-j/close-codes.js';
 import { parseStationPath, isRefusal, selectSubprotocol } from '../protocol/ocpp-j/handshake.js';
-import { UwsServer, type StationSocket, type UpgradeDecision, type UpgradeInfo } from '../transport/uws-server.js';
-import type { WebHandler, WebRequest, WebResponse } from '../http/types.js';
+import { UwsServer, type StationSocket, type TransportViolation, type UpgradeDecision, type UpgradeInfo } from '../transport/uws-server.js';
+import { errorResponse, type HttpService, type WebHandler, type WebRequest, type WebResponse } from '../http/types.js';
 import { createHttpGateway } from './http-gateway.js';
 import { shardRoutes, uiRoutes } from '../api/shard-routes.js';
 import { serializeError, RouterError, ErrorCode } from '../errors.js';
-import { Admission } from './admission.js';
+import { Admission, ConnectionSequence } from './admission.js';
 import { StationAuth } from './station-auth.js';
 import { ShardCounters } from './counters.js';
 import type { ActionValidators } from '../protocol/validation/types.js';
@@ -64,12 +64,14 @@ const LOG_FLUSH_MS = 50;
 /** Boot and status events are batched for this long: a postMessage per StatusNotification cost ~19 µs. */
 const REGISTRY_FLUSH_MS = 50;
 export const LOG_PATH = '/ws/log';
+const REPLACED_REASON = 'replaced by a newer connection of the same identity';
 /** Every action of every version: metrics label an action only if it is one of these (else `unknown`). */
 const KNOWN_ACTIONS: ReadonlySet<string> = new Set(OCPP_VERSIONS.flatMap((v) => actionsFor(v)));
 
 function sessionOptions(config: Config): SessionOptions {
   const o = config.ocpp;
   return {
+    maxPayloadDepth: o.maxPayloadDepth,
     inboundQueueMax: o.inboundQueueMax,
     outboundQueueMax: o.outboundQueueMax,
     callTimeoutMs: o.callTimeoutMs,
@@ -99,7 +101,8 @@ export class Shard {
   #ctx: SessionContext;
   /** Current session per identity on this shard. */
   #sessions = new Map<string, RpcSession>();
-  #nextConnId = 1;
+  /** Connection ids: one sequence over every shard, taken when an upgrade is accepted (newest = highest). */
+  #sequence: ConnectionSequence;
   #idPrefix: string;
   #idCounter = 0;
   /** Sessions that received something since the last flush (each once: RpcSession.seenQueued). */
@@ -110,7 +113,7 @@ export class Shard {
   #logClients = new Set<LogClient>();
   /** True while some shard has a live-log client: only then are entries built. */
   #logActive = false;
-  #logBuffer: LogEntry[] = [];
+  #logBuffer: LogLine[] = [];
   #logTimer: NodeJS.Timeout | null = null;
   #registryEvents: RegistryEvent[] = [];
   #registryTimer: NodeJS.Timeout | null = null;
@@ -123,8 +126,7 @@ export class Shard {
     this.id = deps.shardId;
     this.#config = deps.config;
     this.metrics = new ShardMetrics({ enabled: deps.config.metrics.enable, knownActions: KNOWN_ACTIONS, thread: `shard-${deps.shardId}` });
-    // Connection ids are unique per process: shard id in the low bits.
-    this.#nextConnId = deps.shardId + 1;
+    this.#sequence = new ConnectionSequence(deps.counters);
     // Message ids: random per shard start + counter, unique beyond one WebSocket (2.1 Part 4 §4.1.4).
     this.#idPrefix = randomBytes(6).toString('hex') + deps.shardId.toString(36) + '-';
     this.#admission = new Admission(deps.counters, { ...deps.config.admission, shards: deps.shards });
@@ -143,6 +145,7 @@ export class Shard {
       post: (m) => this.#deps.post(m),
       metrics: this.metrics.soap,
       maxBodyBytes: () => this.#config.ocpp.maxFrameBytes,
+      maxIdentityLength: () => this.#config.ocpp.maxIdentityLength,
       stopping: () => this.#stopping,
     });
     const o = deps.config.ocpp;
@@ -163,7 +166,7 @@ export class Shard {
         violation: (socket, station, kind, bytes) => this.#violation(socket, station, kind, bytes),
         close: (_socket, station, code, reason) => this.#closed(station, code, reason),
       },
-      this.#httpHandler(),
+      this.#httpService(),
       {
         authorize: (headers, query) => deps.authorizeLog?.(headers, query) ?? null,
         open: (client) => this.#logClientsChanged(client, true),
@@ -174,11 +177,14 @@ export class Shard {
     this.#seenTimer.unref();
   }
 
-  #httpHandler(): WebHandler {
+  #httpService(): HttpService {
     const gateway = this.#httpGateway();
     // OCPP-S: any path whose first segment is `Ocpp` is a SOAP request from a station, answered in this shard.
     const soap = this.#soap;
-    return (request) => (isSoapPath(request.path) ? soap.handle(request) : gateway(request));
+    return {
+      handle: (request) => (isSoapPath(request.path) ? soap.handle(request) : gateway(request)),
+      refuse: (request, status, message) => (isSoapPath(request.path) ? soap.refuse(request, status, message) : errorResponse(status, message)),
+    };
   }
 
   #httpGateway(): WebHandler {
@@ -205,7 +211,12 @@ export class Shard {
   }
 
   #logFrame(identity: string, direction: 'in' | 'out', type: number, id: string, action: string | null, payload: unknown): void {
-    this.#logBuffer.push({ ts: Date.now(), identity, direction, messageType: MESSAGE_TYPE_NAMES[type] ?? String(type), uniqueId: id, action, payload });
+    const line = logLine({ ts: Date.now(), identity, direction, messageType: MESSAGE_TYPE_NAMES[type] ?? String(type), uniqueId: id, action, payload });
+    if (line === null) {
+      this.counters.inc('threadMessagesDropped.liveLog');
+      return;
+    }
+    this.#logBuffer.push(line);
     this.#logTimer ??= setTimeout(() => this.#flushLog(), LOG_FLUSH_MS);
   }
 
@@ -217,13 +228,12 @@ export class Shard {
     this.#deps.post({ t: 'log', entries });
   }
 
-  /** Entries from every shard, fanned out by the control plane to shards with log clients. */
-  #deliverLog(entries: LogEntry[]): void {
+  /** Entries from every shard (already serialized), fanned out by the control plane to shards with log clients. */
+  #deliverLog(entries: LogLine[]): void {
     for (const entry of entries) {
-      const text = JSON.stringify(entry);
       for (const client of this.#logClients) {
         if (client.identity !== null && client.identity !== entry.identity) continue;
-        if (!client.send(text)) this.counters.inc('liveLogDropped');
+        if (!client.send(entry.text)) this.counters.inc('liveLogDropped');
       }
     }
   }
@@ -274,7 +284,11 @@ export class Shard {
       connId: 0,
       session: null,
     };
-    const accept = (): UpgradeDecision<StationData> => ({ accept: true, userData: station, subprotocol: protocol.header, release: () => this.#admission.release() });
+    const accept = (): UpgradeDecision<StationData> => {
+      // Taken here, right before uWS upgrades and opens the connection: the order of ids is the order of upgrades.
+      station.connId = this.#sequence.next();
+      return { accept: true, userData: station, subprotocol: protocol.header, release: () => this.#admission.release() };
+    };
     const auth = this.#auth.check(path.identity, info.authorization);
     if (!(auth instanceof Promise)) {
       if (auth.ok) return accept();
@@ -296,15 +310,19 @@ export class Shard {
   // --- connection lifecycle ---
 
   #open(socket: StationSocket, station: StationData): void {
-    station.connId = this.#nextConnId;
-    this.#nextConnId += this.#deps.shards;
     const session = new RpcSession(this.#ctx, socket, station);
     station.session = session;
     const previous = this.#sessions.get(station.identity);
+    if (previous !== undefined && previous.connId > station.connId) {
+      // Not expected (ids are taken right before the open), but the newer connection always wins.
+      this.counters.inc('connectionsReplaced');
+      session.close(CloseCode.REPLACED, REPLACED_REASON);
+      return;
+    }
     this.#sessions.set(station.identity, session);
     if (previous !== undefined) {
       this.counters.inc('connectionsReplaced');
-      previous.close(CloseCode.REPLACED, 'replaced by a newer connection of the same identity');
+      previous.close(CloseCode.REPLACED, REPLACED_REASON);
     }
     this.counters.inc('connects');
     this.#flushRegistry();
@@ -319,9 +337,10 @@ export class Shard {
     });
   }
 
-  #violation(socket: StationSocket, station: StationData, kind: 'binary' | 'oversize', bytes: number): void {
+  #violation(socket: StationSocket, station: StationData, kind: TransportViolation, bytes: number): void {
     this.counters.inc(`badFrames.${kind}`);
     const session = station.session;
+    if (kind === 'invalidUtf8') return; // uWS already dropped the connection; `close` follows
     if (kind === 'binary') {
       // OCPP-J uses text frames only (OCPP-J 1.6 §4.1.2, 2.0.1 Part 4 §4.1.2).
       session?.close(CloseCode.UNSUPPORTED_DATA, 'binary frames are not supported') ?? socket.close(CloseCode.UNSUPPORTED_DATA, 'binary frames are not supported');
@@ -434,7 +453,7 @@ export class Shard {
         const session = this.#sessions.get(message.identity);
         if (session !== undefined && session.connId === message.connId) {
           this.counters.inc('connectionsReplaced');
-          session.close(CloseCode.REPLACED, 'replaced by a newer connection of the same identity');
+          session.close(CloseCode.REPLACED, REPLACED_REASON);
         }
         return;
       }

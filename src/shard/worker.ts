@@ -19,7 +19,17 @@ import { BackendSwitch } from '../backends/webhook/index.js';
 const init = workerData as ShardInit;
 const parent = parentPort!;
 const logger = createLogger(init.config.log.level, { shard: init.shardId });
-const post = (message: ShardToMain): void => parent.postMessage(message);
+// A message that cannot be cloned (never expected: every payload a peer sends is depth-bounded where it enters)
+// is dropped and counted; it must not throw into the frame path and take the shard down.
+let dropped: ((kind: string) => void) | null = null;
+const post = (message: ShardToMain): void => {
+  try {
+    parent.postMessage(message);
+  } catch (error) {
+    logger.error({ err: error, kind: message.t }, 'a message to the control plane could not be sent; dropped');
+    dropped?.(message.t);
+  }
+};
 
 let nextReq = 1;
 const blockRequests = new Map<number, { resolve(block: IdBlock): void; reject(error: Error): void }>();
@@ -67,6 +77,7 @@ const shard = new Shard({
 });
 
 shardRef = shard;
+dropped = (kind) => shard.counters.inc(`threadMessagesDropped.${kind}`);
 
 process.on('uncaughtException', (error) => {
   logger.fatal({ err: error }, 'shard crashed');

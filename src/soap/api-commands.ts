@@ -11,6 +11,7 @@ import { statusOf, type CommandBody, type CommandOutcome, type PreparedCommand }
 import { lookup15 } from '../protocol/soap/validators.js';
 import { schemas15 } from '../protocol/soap/generated/soap-tables.js';
 import { service } from '../protocol/soap/codec.js';
+import { valueExceedsDepth } from '../protocol/json-depth.js';
 
 function fail(identity: string, action: string, status: number, message: string, details?: Record<string, unknown>): CommandOutcome {
   return { identity, status, action, error: details === undefined ? { code: status, message } : { code: status, message, details } };
@@ -21,12 +22,15 @@ export function central15(): string[] {
   return Object.keys(service('ocpp1.5', 'cp').actions).sort();
 }
 
-export function prepareCommand15(identity: string, operation: string, body: CommandBody): PreparedCommand | CommandOutcome {
+export function prepareCommand15(identity: string, operation: string, body: CommandBody, maxDepth = Infinity): PreparedCommand | CommandOutcome {
   const operations = central15();
   if (!operations.includes(operation)) {
     return fail(identity, operation, 400, `${operation} is not a central-system operation of ocpp1.5`, { reason: ErrorCode.UNKNOWN_ACTION, version: 'ocpp1.5', operations });
   }
   const payload = body.kind === 'json' ? body.value : coerceForm(body.tree, schemas15[operation]!.request);
+  if (valueExceedsDepth(payload, maxDepth)) {
+    return fail(identity, operation, 400, `${operation} payload is nested deeper than ${maxDepth} levels (ocpp.maxPayloadDepth)`, { reason: ErrorCode.PAYLOAD_INVALID, version: 'ocpp1.5', issues: [{ path: '', keyword: 'maxDepth', message: `payload is nested deeper than ${maxDepth} levels` }] });
+  }
   const check = lookup15(operation)!.request(payload);
   if (check.ok) return { action: operation, payload };
   const issues = check.issues.map(({ path, keyword, message }) => ({ path, keyword, message }));
@@ -38,7 +42,7 @@ export function prepareCommand15(identity: string, operation: string, body: Comm
 }
 
 export async function sendCommand15(server: RouterServer, identity: string, operation: string, body: CommandBody, options: { timeoutMs: number }): Promise<CommandOutcome> {
-  const prepared = prepareCommand15(identity, operation, body);
+  const prepared = prepareCommand15(identity, operation, body, server.config.ocpp.maxPayloadDepth);
   if ('status' in prepared) return prepared;
   try {
     const payload = await server.call(identity, prepared.action, prepared.payload, options.timeoutMs);

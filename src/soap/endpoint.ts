@@ -38,6 +38,7 @@ import {
 } from '../protocol/soap/envelope.js';
 import { soapLookup } from '../protocol/soap/validators.js';
 import { actionFromHttp, readOperation } from '../protocol/soap/operation.js';
+import { identityProblem } from '../protocol/identity.js';
 
 /** connId of every SOAP "connection" in registry events (WebSocket connIds start at 1). */
 export const SOAP_CONN_ID = 0;
@@ -116,6 +117,7 @@ export interface SoapEndpointDeps {
   post(message: ShardToMain): void;
   metrics: SoapShardMetrics;
   maxBodyBytes(): number;
+  maxIdentityLength(): number;
   stopping(): boolean;
 }
 
@@ -214,6 +216,18 @@ export class SoapEndpoint {
     }
   }
 
+  /**
+   * A refusal made by the transport around `handle` (a body over the HTTP limit, an unexpected failure), as a
+   * SOAP Fault like every other refused SOAP request.
+   */
+  refuse(request: WebRequest, status: number, message: string): WebResponse {
+    const protocol: SoapProtocol = (request.headers['content-type'] ?? '').toLowerCase().startsWith('text/xml') ? '1.1' : '1.2';
+    const fault = status === 413
+      ? new SoapFault('Sender', 'ProtocolError', message, 'tooLarge', 413)
+      : new SoapFault('Receiver', 'InternalError', message, 'internal', status);
+    return this.#refuse(protocol, fault, null, null);
+  }
+
   #dispatch(request: WebRequest, env: ParsedEnvelope): Promise<WebResponse> | WebResponse {
     const body = env.body;
     if (body === null) throw new SoapFault('Sender', 'FormatViolation', 'the Body is empty', 'body');
@@ -234,7 +248,9 @@ export class SoapEndpoint {
       const reason = elsewhere.length > 0 ? `chargeBoxIdentity header is in namespace '${elsewhere[0]}', expected '${svc.ns}'` : 'the chargeBoxIdentity header is missing';
       throw new SoapFault('Sender', 'ProtocolError', reason, elsewhere.length > 0 ? 'wrongNamespace' : 'missingHeader');
     }
-    if (identity.length > 48) throw new SoapFault('Sender', 'ProtocolError', 'chargeBoxIdentity is longer than 48 characters', 'missingHeader');
+    // The same identity rule as the WebSocket handshake: a SOAP station must be addressable through the API too.
+    const problem = identityProblem(identity, this.#deps.maxIdentityLength());
+    if (problem !== null) throw new SoapFault('Sender', 'ProtocolError', `chargeBoxIdentity: ${problem}`, 'badIdentity');
     const { action, payload } = readOperation(env, svc, 'CentralSystemService', version, actionFromHttp(request.headers['content-type'], request.headers.soapaction));
     const callback = usable(env.wsa.from) ?? usable(env.wsa.replyTo);
     const station = this.#station(identity, version, callback, request.remoteAddress);

@@ -6,7 +6,7 @@ import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSocket, us_socket_context_t } from 'uWebSockets.js';
 import type { SessionTransport } from '../protocol/ocpp-j/rpc-session.js';
 import { addLogEndpoint, type LogEndpointHandler } from './log-endpoint.js';
-import { errorResponse, type WebHandler, type WebRequest, type WebResponse } from '../http/types.js';
+import type { HttpService, WebRequest, WebResponse } from '../http/types.js';
 import { decideUpgrade, refuse, writeResponse } from './uws-http.js';
 
 /** What the upgrade request carries, read synchronously before any await (uWS invalidates `req`). */
@@ -21,6 +21,13 @@ export type UpgradeDecision<T> =
   | { accept: true; userData: T; subprotocol: string; closeAfterOpen?: { code: number; reason: string }; release?: () => void }
   | { accept: false; status: number; message: string; headers?: Record<string, string> };
 
+export type TransportViolation = 'binary' | 'oversize' | 'invalidUtf8';
+
+/** The close message uWS gives (with code 1006) when it dropped a connection for a text frame with invalid UTF-8. */
+const UWS_INVALID_UTF8 = 'Received invalid UTF-8';
+/** RFC 6455 §7.4.1: "data within a message that was not consistent with the type of the message". */
+const CLOSE_INVALID_PAYLOAD = 1007;
+
 /** Per-connection data uWS keeps; `socket` is filled on open. */
 export interface ConnectionData<T> {
   station: T;
@@ -32,8 +39,11 @@ export interface StationEndpointHandler<T> {
   upgrade(info: UpgradeInfo): UpgradeDecision<T> | Promise<UpgradeDecision<T>>;
   open(socket: StationSocket, station: T): void;
   message(socket: StationSocket, station: T, text: string): void;
-  /** A frame the transport rejected: binary, or larger than maxFrameBytes. Returns true to close. */
-  violation(socket: StationSocket, station: T, kind: 'binary' | 'oversize', bytes: number): void;
+  /**
+   * A frame the transport rejected: binary, larger than maxFrameBytes, or a text frame with invalid UTF-8 (uWS
+   * has then already dropped the connection; `close` follows with 1007).
+   */
+  violation(socket: StationSocket, station: T, kind: TransportViolation, bytes: number): void;
   close(socket: StationSocket, station: T, code: number, reason: string): void;
 }
 
@@ -97,9 +107,10 @@ function idleTimeoutFor(pingIntervalS: number): number {
 /**
  * Serves one HTTP request through a transport-neutral handler: headers are read before anything async
  * (uWS invalidates `req` when the handler returns), the body is collected up to a limit, and nothing is
- * written after the client went away.
+ * written after the client went away. Refusals made here (body too large, handler failure) are worded by the
+ * service, so an OCPP-S client gets a SOAP Fault and an API client a JSON error.
  */
-function serveHttp(res: HttpResponse, req: HttpRequest, handler: WebHandler, maxBodyBytes: number): void {
+function serveHttp(res: HttpResponse, req: HttpRequest, service: HttpService, maxBodyBytes: number): void {
   const headers: Record<string, string> = {};
   req.forEach((name, value) => {
     headers[name] = value;
@@ -113,26 +124,31 @@ function serveHttp(res: HttpResponse, req: HttpRequest, handler: WebHandler, max
     remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
   };
   let aborted = false;
+  let answered = false;
   res.onAborted(() => {
     aborted = true;
   });
   const respond = (response: WebResponse): void => {
-    if (!aborted) writeResponse(res, response);
+    if (aborted || answered) return;
+    answered = true;
+    writeResponse(res, response);
   };
+  const failed = (error: unknown): void => respond(service.refuse(request, 500, error instanceof Error ? error.message : String(error)));
   const run = (): void => {
     let result: WebResponse | Promise<WebResponse>;
     try {
-      result = handler(request);
+      result = service.handle(request);
     } catch (error) {
-      respond(errorResponse(500, error instanceof Error ? error.message : String(error)));
+      failed(error);
       return;
     }
-    if (result instanceof Promise) result.then(respond, (error) => respond(errorResponse(500, error instanceof Error ? error.message : String(error))));
+    if (result instanceof Promise) result.then(respond, failed);
     else respond(result);
   };
+  const tooLarge = (): void => respond(service.refuse(request, 413, `request body over ${maxBodyBytes} bytes`));
   const declared = Number(headers['content-length'] ?? '0');
   if (declared > maxBodyBytes) {
-    respond(errorResponse(413, `request body over ${maxBodyBytes} bytes`));
+    tooLarge();
     return;
   }
   if (request.method === 'GET' || request.method === 'HEAD' || (declared === 0 && headers['transfer-encoding'] === undefined)) {
@@ -141,13 +157,13 @@ function serveHttp(res: HttpResponse, req: HttpRequest, handler: WebHandler, max
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  let tooLarge = false;
+  let tooLargeSeen = false;
   res.onData((chunk, isLast) => {
-    if (tooLarge) return;
+    if (tooLargeSeen) return;
     size += chunk.byteLength;
     if (size > maxBodyBytes) {
-      tooLarge = true;
-      respond(errorResponse(413, `request body over ${maxBodyBytes} bytes`));
+      tooLargeSeen = true;
+      tooLarge();
       return;
     }
     // The chunk is only valid during this callback: copy it.
@@ -165,7 +181,7 @@ export class UwsServer<T> {
   #sockets = new Set<WebSocket<ConnectionData<T>>>();
   #closeLogClients: () => void;
 
-  constructor(options: EndpointOptions, handler: StationEndpointHandler<T>, http: WebHandler, log: LogEndpointHandler) {
+  constructor(options: EndpointOptions, handler: StationEndpointHandler<T>, http: HttpService, log: LogEndpointHandler) {
     const path = options.path.replace(/\/+$/, '');
     this.app = uWS.App();
     this.app.ws<ConnectionData<T>>(`${path}/*`, {
@@ -202,7 +218,15 @@ export class UwsServer<T> {
         if (data.socket === null) return;
         data.socket.markClosed();
         if (data.closeAfterOpen !== undefined) return;
-        handler.close(data.socket, data.station, code, Buffer.from(message).toString('utf8'));
+        const reason = Buffer.from(message).toString('utf8');
+        if (code === 1006 && reason === UWS_INVALID_UTF8) {
+          // RFC 6455 §8.1 wants close 1007 here; uWS cut the connection without a close frame, so it is recorded
+          // as what it was (a bad frame), not as an abnormal network loss.
+          handler.violation(data.socket, data.station, 'invalidUtf8', 0);
+          handler.close(data.socket, data.station, CLOSE_INVALID_PAYLOAD, 'text frame with invalid UTF-8');
+          return;
+        }
+        handler.close(data.socket, data.station, code, reason);
       },
     });
     this.#closeLogClients = addLogEndpoint(this.app, options.logPath, log);

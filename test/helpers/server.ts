@@ -27,8 +27,7 @@ export async function startTestServer(overrides: DeepPartial<Config> = {}, optio
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'ocpp-router-test-')));
   const base: DeepPartial<Config> = { server: { listen: '127.0.0.1', port: 0, workers: 2, shutdownTimeoutMs: 2000 }, dataDir, log: { level: 'silent' } };
   const config = loadConfig({ env: {}, overrides: merge(base, overrides) });
-  const server = await RouterServer.start({ config, logger: pino({ level: 'silent' }), testHooks: true });
-  if (options.api !== false) server.setHttpHandler(createApi(server));
+  const server = await RouterServer.start({ config, logger: pino({ level: 'silent' }), testHooks: true, ...(options.api === false ? {} : { http: createApi }) });
   let stopped = false;
   return {
     server,

@@ -36,6 +36,8 @@ export interface WebhookBackendOptions {
   logger: Logger;
   /** Unique per shard start: idempotency keys are `<prefix><counter>`. */
   keyPrefix: string;
+  /** `ocpp.maxPayloadDepth`: replies nested deeper are unusable (read on each reply: it follows reloads). */
+  maxPayloadDepth(): number;
 }
 
 interface Pending {
@@ -164,7 +166,7 @@ export class WebhookBackend implements Backend {
   }
 
   #answer(p: Pending, value: unknown, prefix: string): void {
-    const parsed = parseReply(value, p.call.station.version, prefix);
+    const parsed = parseReply(value, p.call.station.version, prefix, this.#options.maxPayloadDepth());
     const metrics = this.#options.metrics();
     if (parsed.ok) {
       if (parsed.reply.kind === 'result') metrics.messages.result++;

@@ -8,6 +8,7 @@
 import type { BackendReply, InboundCall } from '../types.js';
 import { RpcErrorCode, canonicalErrorCode } from '../../protocol/rpc-error-codes.js';
 import { isV2, type StationVersion } from '../../protocol/versions.js';
+import { valueExceedsDepth } from '../../protocol/json-depth.js';
 
 export interface WebhookEnvelope {
   identity: string;
@@ -78,14 +79,18 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-/** Reads one reply object for a station of `version`. `prefix` names its place in a batch (`[3].`). */
-export function parseReply(value: unknown, version: StationVersion, prefix = ''): ParsedReply {
+/**
+ * Reads one reply object for a station of `version`. `prefix` names its place in a batch (`[3].`). What goes on
+ * to the station (payload, errorDetails) may nest at most `maxDepth` levels, like anything a station sends.
+ */
+export function parseReply(value: unknown, version: StationVersion, prefix = '', maxDepth = Infinity): ParsedReply {
   const bad = (field: string, message: string): ParsedReply => ({ ok: false, problem: { field: prefix + field, message } });
   if (!isObject(value)) return bad('(root)', 'reply must be a JSON object');
   const type = value.messageTypeId;
   if (type === undefined || type === null || type === 'CallResult' || type === 3) {
     const payload = value.payload;
     if (!isObject(payload)) return bad('payload', 'payload must be a JSON object');
+    if (valueExceedsDepth(payload, maxDepth)) return bad('payload', `payload is nested deeper than ${maxDepth} levels`);
     return { ok: true, reply: { kind: 'result', payload } };
   }
   if (type === 'CallError' || type === 4) {
@@ -99,6 +104,7 @@ export function parseReply(value: unknown, version: StationVersion, prefix = '')
     if (typeof description !== 'string') return bad('errorDescription', 'errorDescription must be a string');
     const details = value.errorDetails ?? {};
     if (!isObject(details)) return bad('errorDetails', 'errorDetails must be a JSON object');
+    if (valueExceedsDepth(details, maxDepth)) return bad('errorDetails', `errorDetails is nested deeper than ${maxDepth} levels`);
     // 2.0.1 Part 4 §4.2.3: errorDescription is at most 255 characters.
     return { ok: true, reply: { kind: 'error', code, description: description.slice(0, 255), details } };
   }

@@ -37,6 +37,8 @@ export interface WebhookClientOptions {
   connections: number;
   keepAliveTimeoutMs: number;
   secret: string | null;
+  /** Largest reply body read; a larger one is a `body` failure (a broken receiver must not exhaust the heap). */
+  maxReplyBytes: number;
 }
 
 export function clientOptions(config: Config['webhook'], url: string): WebhookClientOptions {
@@ -51,6 +53,7 @@ export function clientOptions(config: Config['webhook'], url: string): WebhookCl
     connections: config.pool.connections,
     keepAliveTimeoutMs: config.pool.keepAliveTimeoutMs,
     secret: config.signature.secret,
+    maxReplyBytes: config.maxReplyBytes,
   };
 }
 
@@ -134,8 +137,9 @@ export class WebhookClient {
       status = response.statusCode;
       const ct = response.headers['content-type'];
       contentType = (Array.isArray(ct) ? ct[0] : ct) ?? '';
-      raw = Buffer.from(await response.body.arrayBuffer());
+      raw = await readBodyLimited(response.body, o.maxReplyBytes);
     } catch (error) {
+      if (error instanceof WebhookFailure) throw error;
       throw classify(error, controller.signal.aborted, o.timeoutMs);
     } finally {
       clearTimeout(timer);
@@ -153,6 +157,21 @@ export class WebhookClient {
   close(): Promise<void> {
     return this.#pool.close().catch(() => undefined);
   }
+}
+
+/** The reply body, refusing more than `max` bytes (the rest is not read: the connection is dropped). */
+async function readBodyLimited(body: AsyncIterable<Buffer | Uint8Array> & { destroy?(error?: Error): unknown }, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > max) {
+      body.destroy?.();
+      throw new WebhookFailure('body', `webhook reply is larger than ${max} bytes (webhook.maxReplyBytes)`);
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
 }
 
 function classify(error: unknown, aborted: boolean, timeoutMs: number): WebhookFailure {

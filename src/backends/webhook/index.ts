@@ -34,6 +34,7 @@ export class BackendSwitch implements Backend {
   #webhook: WebhookBackend | null = null;
   #current: Backend;
   #generation = 0;
+  #maxPayloadDepth = Infinity;
 
   constructor(options: BackendSwitchOptions) {
     this.#options = options;
@@ -51,6 +52,7 @@ export class BackendSwitch implements Backend {
   }
 
   configure(config: Config): void {
+    this.#maxPayloadDepth = config.ocpp.maxPayloadDepth;
     if (config.webhook.enable === true && config.webhook.url === null) {
       this.#options.logger.error('webhook.enable is set but webhook.url is not: the built-in responder answers');
     }
@@ -69,6 +71,7 @@ export class BackendSwitch implements Backend {
         logger: this.#options.logger,
         // A new generation per backend object: keys never repeat within a shard's life.
         keyPrefix: `${this.#options.keyPrefix}${(this.#generation++).toString(36)}-`,
+        maxPayloadDepth: () => this.#maxPayloadDepth,
       });
     } else {
       this.#webhook.updateConfig(config.webhook);

@@ -7,6 +7,11 @@ export const CloseCode = {
   PROTOCOL_ERROR: 1002,
   /** Binary frame: OCPP-J uses text frames only. */
   UNSUPPORTED_DATA: 1003,
+  /**
+   * A text frame that is not valid UTF-8 (RFC 6455 §8.1). uWS 20.30 drops such a connection itself, without
+   * sending a close frame; the router records the disconnect with this code.
+   */
+  INVALID_PAYLOAD: 1007,
   /** Too many bad frames in a row, or inbound queue overflow. */
   POLICY_VIOLATION: 1008,
   /** Frame larger than ocpp.maxFrameBytes. */

@@ -1,5 +1,6 @@
 import { MessageType, supportsMessageType, isV2, type StationVersion } from '../versions.js';
 import { RpcErrorCode, wireErrorCode } from '../rpc-error-codes.js';
+import { jsonTextExceedsDepth } from '../json-depth.js';
 
 /** Longest message id (OCPP-J 1.6 §4.1.4, 2.0.1 Part 4 §4.1.4: "maximum of 36 characters"). */
 export const MAX_MESSAGE_ID_LENGTH = 36;
@@ -39,6 +40,8 @@ export const BadFrameKind = {
   badPayload: 'badPayload',
   badLength: 'badLength',
   badError: 'badError',
+  /** Containers nested deeper than `ocpp.maxPayloadDepth` (json-depth.ts). */
+  tooDeep: 'tooDeep',
 } as const;
 export type BadFrameKind = (typeof BadFrameKind)[keyof typeof BadFrameKind];
 
@@ -65,8 +68,10 @@ function bad(kind: BadFrameKind, code: RpcErrorCode | null, id: string, messageT
 /**
  * Parses one text frame, once. Returns the frame or a BadFrame saying how to answer.
  * OCPP-J 1.6 §4.1–4.2, 2.0.1 Part 4 §4.1–4.3, 2.1 Part 4 §4.1–4.3.
+ * `maxPayloadDepth` bounds the nesting of the payload (the frame array adds one level): deeper frames are a
+ * FormatViolation (1.6: FormationViolation), answered with the frame's own id.
  */
-export function parseFrame(text: string, version: StationVersion): Frame | BadFrame {
+export function parseFrame(text: string, version: StationVersion, maxPayloadDepth = Infinity): Frame | BadFrame {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -91,6 +96,9 @@ export function parseFrame(text: string, version: StationVersion): Frame | BadFr
   if (!idReadable) {
     const what = typeof rawId !== 'string' ? 'not a string' : rawId.length === 0 ? 'empty' : `longer than ${MAX_MESSAGE_ID_LENGTH} characters`;
     return bad(BadFrameKind.badMessageId, RpcErrorCode.RpcFrameworkError, UNREADABLE_MESSAGE_ID, type, `message id is ${what}`);
+  }
+  if (maxPayloadDepth !== Infinity && jsonTextExceedsDepth(text, maxPayloadDepth + 1)) {
+    return bad(BadFrameKind.tooDeep, RpcErrorCode.FormatViolation, id, type, `payload is nested deeper than ${maxPayloadDepth} levels`);
   }
   switch (type) {
     case MessageType.CALL:

@@ -1,12 +1,5 @@
 import type { OcppVersion } from '../versions.js';
-
-/**
- * Characters of an OCPP identity: 2.0.1 `identifierString` (a-z A-Z 0-9 * - _ = : + | @ .) without ':',
- * which the Basic-auth user-id and the URL exclude (2.0.1 Part 2 B.01, Part 4 §3.1.1, security profile 1).
- */
-const IDENTITY_PATTERN = /^[A-Za-z0-9*\-_=+|@.]+$/;
-/** The account segment is ours, not OCPP's: be as strict as for identities. */
-const ACCOUNT_PATTERN = IDENTITY_PATTERN;
+import { identityProblem } from '../identity.js';
 
 export type HandshakeRefusal = { status: number; reason: string; message: string };
 
@@ -40,18 +33,14 @@ export function parseStationPath(url: string, prefix: string, maxIdentityLength:
   }
   const identity = decodeSegment(segments[segments.length - 1]!);
   if (identity === null) return { status: 400, reason: 'badIdentity', message: 'identity is not valid percent-encoding' };
-  if (identity.length === 0) return { status: 400, reason: 'badIdentity', message: 'identity is empty' };
-  if (identity.length > maxIdentityLength) {
-    return { status: 400, reason: 'badIdentity', message: `identity is longer than ${maxIdentityLength} characters` };
-  }
-  if (!IDENTITY_PATTERN.test(identity)) {
-    return { status: 400, reason: 'badIdentity', message: 'identity has characters outside A-Z a-z 0-9 * - _ = + | @ .' };
-  }
+  const problem = identityProblem(identity, maxIdentityLength);
+  if (problem !== null) return { status: 400, reason: 'badIdentity', message: problem };
   let account: string | null = null;
   if (segments.length === 2) {
     account = decodeSegment(segments[0]!);
-    if (account === null || account.length === 0 || account.length > 64 || !ACCOUNT_PATTERN.test(account)) {
-      return { status: 400, reason: 'badIdentity', message: 'account segment is empty, too long or has invalid characters' };
+    // The account segment is ours, not OCPP's: as strict as an identity.
+    if (account === null || identityProblem(account, 64) !== null) {
+      return { status: 400, reason: 'badIdentity', message: 'account segment is empty, too long, a dot segment or has invalid characters' };
     }
   }
   return { identity, account };

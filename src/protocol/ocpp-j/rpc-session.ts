@@ -3,6 +3,7 @@ import { RpcErrorCode, canonicalErrorCode, wireErrorCode } from '../rpc-error-co
 import type { ActionValidators, ValidationIssue } from '../validation/types.js';
 import type { Backend, BackendReply, StationContext } from '../../backends/types.js';
 import { RouterError, ErrorCode } from '../../errors.js';
+import { valueExceedsDepth } from '../json-depth.js';
 import {
   parseFrame,
   isBadFrame,
@@ -46,6 +47,8 @@ export interface SessionHooks {
 }
 
 export interface SessionOptions {
+  /** Deepest nesting of a payload in either direction (json-depth.ts); deeper frames are a FormatViolation. */
+  maxPayloadDepth: number;
   inboundQueueMax: number;
   outboundQueueMax: number;
   callTimeoutMs: number;
@@ -150,7 +153,7 @@ export class RpcSession implements StationContext {
   receive(text: string): void {
     if (this.#closed) return;
     this.lastSeenAt = Date.now();
-    const frame = parseFrame(text, this.version);
+    const frame = parseFrame(text, this.version, this.#ctx.options.maxPayloadDepth);
     if (isBadFrame(frame)) {
       this.#onBadFrame(frame);
       return;
@@ -196,6 +199,11 @@ export class RpcSession implements StationContext {
         // CALLRESULTERROR (2.1 Part 4 §4.2.4).
         if (type === MessageType.CALLRESULT && this.version === 'ocpp2.1') {
           this.#send(serializeCallError(this.version, frame.id, frame.code, frame.message, {}, MessageType.CALLRESULTERROR), MessageType.CALLRESULTERROR, frame.id, null, null);
+        }
+        // A broken answer to the call in flight settles it now (the caller learns why) instead of at its timeout.
+        const call = this.#inFlight;
+        if (call !== null && call.id === frame.id && type !== MessageType.CALLRESULTERROR) {
+          this.#settle(call, 'invalid', new RouterError(ErrorCode.PAYLOAD_INVALID, `${this.identity} answered ${call.action} with a broken frame: ${frame.message}`, { details: { kind: frame.kind } }));
         }
       } else if (type !== MessageType.SEND || frame.kind === BadFrameKind.unsupportedMessageType) {
         this.#sendError(frame.id, frame.code, frame.message, {}, null);
@@ -281,9 +289,19 @@ export class RpcSession implements StationContext {
         this.#finishCall(frame.action, false);
         return;
       }
+      let text: string;
+      try {
+        text = serializeCallResult(frame.id, reply.payload);
+      } catch (error) {
+        // A reply that cannot be serialized (a backend bug) never takes the thread down: the station gets InternalError.
+        this.#ctx.hooks.invalidReply?.(this, frame.action, [{ code: RpcErrorCode.InternalError, path: '', keyword: 'serialize', message: String(error) }]);
+        this.#sendError(frame.id, RpcErrorCode.InternalError, 'the central system produced a response it cannot serialize', {}, frame.action);
+        this.#finishCall(frame.action, false);
+        return;
+      }
       if (frame.action === 'BootNotification') this.bootState = (reply.payload.status as BootState) ?? 'unknown';
       this.#ctx.hooks.stationCallCompleted?.(this, frame.action, frame.payload, reply);
-      this.#send(serializeCallResult(frame.id, reply.payload), MessageType.CALLRESULT, frame.id, frame.action, reply.payload);
+      this.#send(text, MessageType.CALLRESULT, frame.id, frame.action, reply.payload);
       this.#finishCall(frame.action, true);
     } else {
       this.#sendError(frame.id, reply.code, reply.description, reply.details ?? {}, frame.action);
@@ -336,6 +354,10 @@ export class RpcSession implements StationContext {
     }
     if (validators.initiator === 'station' || validators.response === undefined) {
       return Promise.reject(new RouterError(ErrorCode.UNKNOWN_ACTION, `${action} is not sent by a central system in ${this.version}`));
+    }
+    const maxDepth = this.#ctx.options.maxPayloadDepth;
+    if (valueExceedsDepth(payload, maxDepth)) {
+      return Promise.reject(new RouterError(ErrorCode.PAYLOAD_INVALID, `${action} payload is nested deeper than ${maxDepth} levels`));
     }
     const check = validators.request(payload);
     if (!check.ok) {

@@ -31,13 +31,15 @@ export type FaultReason =
   | 'malformedXml'
   | 'notSoap'
   | 'missingHeader'
+  | 'badIdentity'
   | 'wrongNamespace'
   | 'unknownAction'
   | 'mismatch'
   | 'body'
   | 'call'
   | 'busy'
-  | 'shutdown';
+  | 'shutdown'
+  | 'internal';
 
 /** A SOAP Fault to answer with. `subcode` is the OCPP error code (canonical spelling). */
 export class SoapFault extends Error {
