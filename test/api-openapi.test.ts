@@ -29,6 +29,12 @@ test('api.yaml is a valid OpenAPI 3.1 document', async () => {
   assert.equal(result.valid, true, JSON.stringify(result.errors, null, 2));
 });
 
+test('api.yaml names its server relative to where it is served, so "Try it out" works on any host and port', () => {
+  const servers = (parse(text) as { servers: Array<{ url: string }> }).servers;
+  assert.ok(servers.length > 0);
+  for (const server of servers) assert.ok(server.url.startsWith('/'), `${server.url} is relative`);
+});
+
 /** Does the template `/docs/{file}` cover `/docs/x.js`? */
 function covers(template: string, path: string): boolean {
   const a = template.split('/');

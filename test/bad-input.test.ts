@@ -307,6 +307,20 @@ test('binary frame → close 1003', LIMIT, async (t) => {
   }
 });
 
+test('text frame with invalid UTF-8: counted as a bad frame, recorded as 1007 (not as an abnormal loss)', LIMIT, async (t) => {
+  const h = await startTestServer();
+  t.after(() => h.stop());
+  const delta = await counting(h, ['badFrames.invalidUtf8', 'disconnects.invalidPayload', 'disconnects.abnormal'], async () => {
+    const station = await TestStation.connect(h.url('UTF8-BAD'), ['ocpp1.6']);
+    // A text frame whose bytes are not UTF-8 ("[\xff\xfe]"); ws sends the bytes as they are.
+    station.ws.send(Buffer.from([0x5b, 0xff, 0xfe, 0x5d]), { binary: false });
+    await station.closed;
+    await waitFor(() => h.server.station('UTF8-BAD')?.connected === false, 5000, 'disconnect recorded');
+  });
+  assert.deepEqual(delta, { 'badFrames.invalidUtf8': 1, 'disconnects.invalidPayload': 1, 'disconnects.abnormal': 0 });
+  assert.deepEqual(h.server.station('UTF8-BAD')!.lastDisconnect, { code: 1007, reason: 'text frame with invalid UTF-8' });
+});
+
 test('frame over maxFrameBytes → close 1009; a frame at the limit is accepted', LIMIT, async (t) => {
   const h = await startTestServer({ ocpp: { maxFrameBytes: 2048 } });
   t.after(() => h.stop());
@@ -447,6 +461,15 @@ test('handshake: bad identity → 400, wrong path → 404, before the upgrade', 
     ['empty identity (double slash)', `${p}//`],
     ['empty identity after an account', `${p}/acme//`],
     ['bad account', `${p}/ac%20me/CP1`],
+    // URL dot segments: no API URL can address them (clients resolve them away).
+    ['dot-dot after an account', `${p}/CP1/..`],
+    ['dot-dot', `${p}/..`],
+    ['dot-dot percent-encoded', `${p}/%2e%2e`],
+    ['dot-dot percent-encoded, upper case', `${p}/%2E%2E`],
+    ['dot', `${p}/.`],
+    ['dot percent-encoded', `${p}/%2e`],
+    ['dot as the account', `${p}/./CP1`],
+    ['dot-dot as the account', `${p}/%2e%2e/CP1`],
   ];
   for (const [name, path] of badIdentity) {
     const delta = await counting(h, ['upgradesRefused.badIdentity'], async () => {
@@ -456,7 +479,7 @@ test('handshake: bad identity → 400, wrong path → 404, before the upgrade', 
     assert.deepEqual(delta, { 'upgradesRefused.badIdentity': 1 }, name);
   }
   // The longest allowed identity (48) and every allowed special character connect.
-  for (const identity of ['a'.repeat(48), 'A-z_0.9*=+|@']) {
+  for (const identity of ['a'.repeat(48), 'A-z_0.9*=+|@', '...', '.a', 'a..']) {
     const outcome = await rawUpgrade(h.port, `${p}/${encodeURIComponent(identity)}`, offer);
     assert.equal(outcome.status, 101, identity);
   }

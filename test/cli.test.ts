@@ -36,6 +36,15 @@ test('check-config lists every problem at once and exits non-zero', async (t) =>
   }
 });
 
+test('check-config refuses an API auth mode without credentials (the server would answer 401 to everything)', () => {
+  const r = cli(['check-config'], { API_AUTH: 'bearer' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /api\.auth\.tokens: needs at least one token/);
+  const basic = cli(['check-config'], { API_AUTH: 'basic' });
+  assert.equal(basic.status, 1);
+  assert.match(basic.stderr, /api\.auth\.users: needs at least one user/);
+});
+
 test('unknown commands and options are usage errors', () => {
   assert.equal(cli(['frobnicate']).status, 2);
   assert.equal(cli(['serve', '--nope']).status, 2);

@@ -244,13 +244,21 @@ const ENV_SAMPLES: Record<string, [string, unknown]> = {
   WEBHOOK_SIGNATURE_SECRET: ['k3y', 'k3y'],
 };
 
+const ENV_COMPANIONS: Record<string, Record<string, string>> = {
+  BASIC_AUTH: { BASIC_AUTH_FILE: 'passwords.txt' },
+  API_AUTH: { API_TOKENS: '0123456789abcdef' },
+  WEBHOOK_AUTH: { WEBHOOK_TOKEN: 'tok' },
+  WEBHOOK_EVENTS: { WEBHOOK_URL: 'http://127.0.0.1:8080/ocpp' },
+};
+
 test('env: every table entry sets its path', (t) => {
   const cwd = tempDir(t);
   assert.deepEqual(Object.keys(ENV_SAMPLES).sort(), ENV_TABLE.map((e) => e.name).sort(), 'a sample per table entry');
   for (const entry of ENV_TABLE) {
     const [raw, expected] = ENV_SAMPLES[entry.name]!;
     const env: Record<string, string> = { [entry.name]: raw };
-    if (entry.name === 'BASIC_AUTH') env['BASIC_AUTH_FILE'] = 'passwords.txt';
+    // Entries that the rules across keys pair with another one (an auth mode needs its credentials).
+    Object.assign(env, ENV_COMPANIONS[entry.name] ?? {});
     const config = loadConfig({ env, cwd });
     assert.deepEqual(getPath(config, entry.path), expected, entry.name);
   }
@@ -379,6 +387,25 @@ test('rules across keys: defaultVersion within subprotocols; basic auth needs pa
   );
   assert.ok(hasProblem(problems, 'ocpp.defaultVersion', 'overrides'));
   assert.ok(hasProblem(problems, 'security.basicAuth.enable', 'env BASIC_AUTH'));
+});
+
+test('rules across keys: an auth mode or a webhook without the credentials or URL it needs, all at once', async (t) => {
+  const cwd = tempDir(t);
+  const problems = problemsOf(() =>
+    loadConfig({
+      cwd,
+      env: {},
+      overrides: { api: { auth: { mode: 'bearer' } }, webhook: { enable: true, authorization: 'Basic', events: { enable: true } } },
+    }),
+  );
+  assert.deepEqual(problems.map((p) => p.path).sort(), ['api.auth.tokens', 'webhook.events.url', 'webhook.url', 'webhook.username']);
+  assert.match(problems.find((p) => p.path === 'api.auth.tokens')!.message, /every request would get 401/);
+  const basic = problemsOf(() => loadConfig({ cwd, env: {}, overrides: { api: { auth: { mode: 'basic' } }, webhook: { url: 'http://127.0.0.1:1/x', authorization: 'Bearer' } } }));
+  assert.deepEqual(basic.map((p) => p.path).sort(), ['api.auth.users', 'webhook.token']);
+  // With what they need, both load; the check-config subcommand says the same (tested in cli.test.ts).
+  const hash = await hashPassword('s3cret-pass');
+  loadConfig({ cwd, env: {}, overrides: { api: { auth: { mode: 'bearer', tokens: ['t'.repeat(16)] } } } });
+  loadConfig({ cwd, env: {}, overrides: { api: { auth: { mode: 'basic', users: { ops: hash } } }, webhook: { url: 'http://127.0.0.1:1/x', authorization: 'Basic', username: 'u' } } });
 });
 
 test('passwords must be scrypt hashes; identities without ":"', async (t) => {

@@ -55,6 +55,13 @@ const CASES: Array<{ name: string; body: string; status: number; code: string; s
   { name: 'not a SOAP envelope', body: '<Envelope><Body/></Envelope>', status: 500, code: 'VersionMismatch', reason: /not a SOAP 1.2 or 1.1 Envelope/ },
   { name: 'missing chargeBoxIdentity', body: envelope({ identity: null }), status: 400, code: 'Sender', subcode: 'ProtocolError', reason: /chargeBoxIdentity header is missing/ },
   { name: 'chargeBoxIdentity in the wrong namespace', body: envelope({ identityNs: 'urn://Ocpp/Cs/2012/06/' }), status: 400, code: 'Sender', subcode: 'ProtocolError', reason: /chargeBoxIdentity header is in namespace/ },
+  // The identity rule of the WebSocket handshake (src/protocol/identity.ts): a SOAP station must be addressable too.
+  { name: 'chargeBoxIdentity ".."', body: envelope({ identity: '..' }), status: 400, code: 'Sender', subcode: 'ProtocolError', reason: /dot segments/ },
+  { name: 'chargeBoxIdentity "."', body: envelope({ identity: '.' }), status: 400, code: 'Sender', subcode: 'ProtocolError', reason: /dot segments/ },
+  { name: 'chargeBoxIdentity with a space', body: envelope({ identity: 'CP 1' }), status: 400, code: 'Sender', subcode: 'ProtocolError', reason: /characters outside/ },
+  { name: 'chargeBoxIdentity with a slash', body: envelope({ identity: 'CP/1' }), status: 400, code: 'Sender', subcode: 'ProtocolError', reason: /characters outside/ },
+  { name: 'chargeBoxIdentity longer than maxIdentityLength', body: envelope({ identity: 'x'.repeat(49) }), status: 400, code: 'Sender', subcode: 'ProtocolError', reason: /longer than 48/ },
+  { name: 'nesting beyond the XML parser bound', body: envelope({ action: '/DataTransfer', body: `<dataTransferRequest xmlns="${CS16}"><vendorId>v</vendorId><data>${'<a>'.repeat(500)}${'</a>'.repeat(500)}</data></dataTransferRequest>` }), status: 400, code: 'Sender', subcode: 'FormationViolation', reason: /nested tags/ },
   { name: 'missing WS-A Action', body: envelope({ action: null }), status: 400, code: 'Sender', subcode: 'ProtocolError', reason: /Action header is missing/ },
   { name: 'missing WS-A MessageID', body: envelope({ messageId: null }), status: 400, code: 'Sender', subcode: 'ProtocolError', reason: /MessageID header is missing/ },
   { name: 'unknown namespace', body: envelope({ ns: 'urn://Example/Cs/' }), status: 400, code: 'Sender', subcode: 'ProtocolError', reason: /unknown body namespace/ },
@@ -85,6 +92,12 @@ test('OCPP-S bad input: SOAP Faults with exact codes', async (t) => {
   const big = await post(h, envelope({ action: '/DataTransfer', body: `<dataTransferRequest xmlns="${CS16}"><vendorId>v</vendorId><data>${'x'.repeat(5000)}</data></dataTransferRequest>` }));
   assert.equal(big.status, 413);
   assert.equal(fault(big.text).subcode, 'ProtocolError');
+  // Far over every limit (5 MB): refused by the HTTP layer, still as a SOAP Fault (not a JSON error).
+  const huge = await post(h, envelope({ action: '/DataTransfer', body: `<dataTransferRequest xmlns="${CS16}"><vendorId>v</vendorId><data>${'x'.repeat(5 * 1024 * 1024)}</data></dataTransferRequest>` }));
+  assert.equal(huge.status, 413);
+  assert.equal(fault(huge.text).code, 'Sender');
+  assert.equal(fault(huge.text).subcode, 'ProtocolError');
+  assert.match(huge.text, /^<\?xml/);
   // Not POST.
   const get = await fetch(`http://127.0.0.1:${h.port}/Ocpp/CentralSystemService`);
   assert.equal(get.status, 405);
@@ -100,6 +113,7 @@ test('OCPP-S bad input: SOAP Faults with exact codes', async (t) => {
   assert.match(hb.text, /<heartbeatResponse xmlns="urn:\/\/Ocpp\/Cs\/2015\/10\/"><currentTime>/);
   const metrics = (await h.server.metricsText()).body;
   assert.match(metrics, /ocpp_soap_faults_total\{reason="dtd"\} 2/);
-  assert.match(metrics, /ocpp_soap_faults_total\{reason="tooLarge"\} 1/);
+  assert.match(metrics, /ocpp_soap_faults_total\{reason="tooLarge"\} 2/);
+  assert.match(metrics, /ocpp_soap_faults_total\{reason="badIdentity"\} 5/);
   assert.match(metrics, /ocpp_soap_faults_total\{reason="missingHeader"\} 3/);
 });

@@ -416,7 +416,8 @@ export class RouterServer {
       this.#supervisor.updateConfig(config);
       return { needRestart, relisten, done: Promise.resolve() };
     }
-    // One shard-set swap at a time; a reload during one waits for it.
+    // One shard-set swap at a time; a reload during one waits for it. The API says so from now on.
+    if (this.#phase === 'running') this.#phase = 'swapping';
     const done = (this.#relistening = this.#relistening.catch(() => undefined).then(() => this.#relisten(config, old, relisten)));
     return { needRestart, relisten, done };
   }
@@ -433,7 +434,7 @@ export class RouterServer {
     // Port 0 means "any": the new shards keep the port the old ones had, unless the configured port changed.
     const port = config.server.port === 0 && previous.server.port === 0 ? old.port : config.server.port;
     this.#logger.warn({ changed }, 'configuration changes the listeners: restarting the shards');
-    this.#phase = 'swapping';
+    if (this.#phase === 'running') this.#phase = 'swapping';
     try {
       await this.#swap(config, previous, old, port);
     } finally {
