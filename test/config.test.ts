@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ErrorCode, RouterError } from '../src/errors.js';
+import { ErrorCode, RouterError } from '../src/protocol/errors.js';
 import {
   describeConfig,
   formatConfigErrors,

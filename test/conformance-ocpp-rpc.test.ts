@@ -9,7 +9,7 @@ import { RPCClient, createRPCError } from 'ocpp-rpc';
 import { startTestServer, waitFor, type TestServer } from './helpers/server.js';
 import { sampleRequest } from './helpers/schema-samples.js';
 import { stationActions, isSendOnly } from '../src/protocol/actions.js';
-import { RouterError, ErrorCode } from '../src/errors.js';
+import { RouterError, ErrorCode } from '../src/protocol/errors.js';
 import type { OcppVersion } from '../src/protocol/versions.js';
 
 type ClientOptions = ConstructorParameters<typeof RPCClient>[0];

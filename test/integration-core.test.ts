@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { createServer, type AddressInfo } from 'node:net';
 import { startTestServer, TestStation, waitFor } from './helpers/server.js';
-import { ErrorCode, type RouterError } from '../src/errors.js';
+import { ErrorCode, type RouterError } from '../src/protocol/errors.js';
 import type { RouterServer } from '../src/control/router-server.js';
 import type { StationRecord } from '../src/control/station-registry.js';
 

@@ -4,10 +4,11 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { createResponder, responderActions } from '../src/backends/responder/index.js';
 import type { ResponderConfig } from '../src/backends/responder/index.js';
-import type { BackendReply, InboundCall, TransactionIdSource } from '../src/backends/types.js';
+import type { BackendReply, InboundCall } from '../src/protocol/backend.js';
+import type { TransactionIdSource } from '../src/backends/responder/index.js';
 import type { OcppVersion } from '../src/protocol/versions.js';
 import { isSendOnly, stationActions } from '../src/protocol/actions.js';
-import { RouterError, ErrorCode } from '../src/errors.js';
+import { RouterError, ErrorCode } from '../src/protocol/errors.js';
 import { sampleRequest, schemaFile } from './helpers/schema-samples.js';
 
 // ajv packages are CommonJS; load them through require to get their runtime shapes without interop guesses.

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RpcSession, type SessionContext, type SessionHooks, type SessionOptions, type SessionTransport } from '../src/protocol/ocpp-j/rpc-session.js';
 import { createValidatorLookup } from '../src/protocol/validation/registry.js';
-import type { Backend, BackendReply, InboundCall } from '../src/backends/types.js';
-import { RouterError, ErrorCode } from '../src/errors.js';
+import type { Backend, BackendReply, InboundCall } from '../src/protocol/backend.js';
+import { RouterError, ErrorCode } from '../src/protocol/errors.js';
 import type { OcppVersion } from '../src/protocol/versions.js';
 import { sampleRequest, sampleResponse, type SampleVersion } from './helpers/schema-samples.js';
 

@@ -11,7 +11,7 @@ import {
 } from '../src/control/transaction-id-store.js';
 import type { IdBlock } from '../src/control/transaction-id-store.js';
 import { TransactionIdPool } from '../src/shard/transaction-id-pool.js';
-import { ErrorCode, RouterError } from '../src/errors.js';
+import { ErrorCode, RouterError } from '../src/protocol/errors.js';
 
 async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'ocpp-router-txids-'));

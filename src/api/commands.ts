@@ -4,7 +4,7 @@
  * translation), validation with every violation listed, and the mapping of outcomes to HTTP.
  */
 import type { RouterServer } from '../control/router-server.js';
-import { RouterError, ErrorCode } from '../errors.js';
+import { RouterError, ErrorCode } from '../protocol/errors.js';
 import { centralActions } from '../protocol/actions.js';
 import { getActionValidators } from '../protocol/validation/registry.js';
 import type { ValidationIssue } from '../protocol/validation/types.js';

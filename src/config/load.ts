@@ -9,7 +9,7 @@ import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseDocument } from 'yaml';
-import { ErrorCode, RouterError } from '../errors.js';
+import { ErrorCode, RouterError } from '../protocol/errors.js';
 import { readEnv, ENV_TABLE } from './env.js';
 import { isPasswordHash } from './password-hash.js';
 import { configSchema, PASSWORD_HASH_PATTERN, type SchemaNode } from './schema.js';

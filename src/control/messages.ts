@@ -4,7 +4,7 @@
  */
 import type { Config } from '../config/types.js';
 import type { OcppVersion } from '../protocol/versions.js';
-import type { SerializedError } from '../errors.js';
+import type { SerializedError } from '../protocol/errors.js';
 import type { WebRequest, WebResponse } from '../http/types.js';
 import type { MetricJson } from '../metrics/metric-json.js';
 

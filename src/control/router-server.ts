@@ -12,7 +12,7 @@ import { ControlMetrics } from '../metrics/control-metrics.js';
 import { ShardSupervisor } from './shard-supervisor.js';
 import { StationRegistry, type StationRecord } from './station-registry.js';
 import { TransactionIdStore } from './transaction-id-store.js';
-import { RouterError, ErrorCode } from '../errors.js';
+import { RouterError, ErrorCode } from '../protocol/errors.js';
 import { createSharedCounters } from '../shard/admission.js';
 import { errorResponse, type WebHandler, type WebResponse } from '../http/types.js';
 // --- OCPP-S (SOAP) commands and station presence (src/soap/) ---

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { MainToShard, ShardInit, ShardToMain } from './messages.js';
+import { backoffMs } from '../protocol/backoff.js';
 
 const WORKER_FILE = new URL('../shard/worker.js', import.meta.url);
 const BACKOFF_MIN_MS = 100;
@@ -25,7 +26,8 @@ interface ShardSlot {
   worker: Worker | null;
   listening: boolean;
   startedAt: number;
-  backoffMs: number;
+  /** Crashes since the shard last stayed up for STABLE_AFTER_MS. */
+  crashesInRow: number;
   restarts: number;
   restartTimer: NodeJS.Timeout | null;
 }
@@ -70,7 +72,7 @@ export class ShardSupervisor extends EventEmitter<SupervisorEvents> {
       worker: null,
       listening: false,
       startedAt: 0,
-      backoffMs: BACKOFF_MIN_MS,
+      crashesInRow: 0,
       restarts: 0,
       restartTimer: null,
     }));
@@ -134,9 +136,9 @@ export class ShardSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   #scheduleRestart(slot: ShardSlot, code: number): void {
-    if (Date.now() - slot.startedAt > STABLE_AFTER_MS) slot.backoffMs = BACKOFF_MIN_MS;
-    const delay = slot.backoffMs;
-    slot.backoffMs = Math.min(BACKOFF_MAX_MS, slot.backoffMs * 2);
+    if (Date.now() - slot.startedAt > STABLE_AFTER_MS) slot.crashesInRow = 0;
+    slot.crashesInRow++;
+    const delay = backoffMs(slot.crashesInRow, { initialMs: BACKOFF_MIN_MS, maxMs: BACKOFF_MAX_MS });
     slot.restarts++;
     this.#logger.warn({ shard: slot.id, exitCode: code, restartInMs: delay, restarts: slot.restarts }, 'shard died; restarting');
     slot.restartTimer = setTimeout(() => {

@@ -17,7 +17,7 @@
  */
 import { mkdir, open as openFile, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCode, RouterError } from '../errors.js';
+import { ErrorCode, RouterError } from '../protocol/errors.js';
 
 /** Largest transaction id: 1.6 transactionId fits a signed 32-bit integer. */
 export const MAX_TRANSACTION_ID = 2 ** 31 - 1;

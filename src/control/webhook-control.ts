@@ -20,6 +20,7 @@ import { WebhookMetrics, type SpoolView } from '../metrics/webhook-metrics.js';
 import { IDEMPOTENCY_HEADER, WebhookClient, WebhookFailure, clientOptions } from '../backends/webhook/http-client.js';
 import { webhookActive } from '../backends/webhook/index.js';
 import { WebhookSpool, type SpoolEntry } from './webhook-spool.js';
+import { backoffMs } from '../protocol/backoff.js';
 
 export const SPOOL_DIR = 'spool';
 const LOG_EVERY_MS = 10_000;
@@ -191,8 +192,8 @@ export class WebhookControl {
       this.#metrics.failure(failure.reason);
       this.#failuresInRow++;
       const { initialDelayMs, maxDelayMs, maxAttempts } = this.#config.webhook.retry;
-      const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(this.#failuresInRow - 1, 30));
-      this.#pausedUntil = Math.max(this.#pausedUntil, Date.now() + Math.round(delay * (0.75 + Math.random() * 0.25)));
+      const delay = backoffMs(this.#failuresInRow, { initialMs: initialDelayMs, maxMs: maxDelayMs, jitter: [0.75, 1] });
+      this.#pausedUntil = Math.max(this.#pausedUntil, Date.now() + delay);
       this.#logRateLimited('warn', { reason: failure.reason, status: failure.status, failuresInRow: this.#failuresInRow, waiting: this.#spool.size }, `webhook spool delivery failed: ${failure.message}`);
       if (maxAttempts > 0 && entry.attempts >= maxAttempts) {
         this.#stats.dropped.attempts++;

@@ -13,7 +13,7 @@ import { actionsFor } from '../protocol/actions.js';
 import { ShardMetrics } from '../metrics/shard-metrics.js';
 import { disconnectReason } from '../metrics/catalog.js';
 import type { MetricJson } from '../metrics/metric-json.js';
-import type { Backend, BackendReply } from '../backends/types.js';
+import type { Backend, BackendReply } from '../protocol/backend.js';
 import type { OcppVersion } from '../protocol/versions.js';
 import { RpcSession, type SessionContext, type SessionHooks, type SessionOptions } from '../protocol/ocpp-j/rpc-session.js';
 import { CloseCode } from '../protocol/ocpp-j/close-codes.js';
@@ -22,7 +22,7 @@ import { UwsServer, type StationSocket, type TransportViolation, type UpgradeDec
 import { errorResponse, type HttpService, type WebHandler, type WebRequest, type WebResponse } from '../http/types.js';
 import { createHttpGateway } from './http-gateway.js';
 import { shardRoutes, uiRoutes } from '../api/shard-routes.js';
-import { serializeError, RouterError, ErrorCode } from '../errors.js';
+import { serializeError, RouterError, ErrorCode } from '../protocol/errors.js';
 import { Admission, ConnectionSequence } from './admission.js';
 import { StationAuth } from './station-auth.js';
 import { ShardCounters } from './counters.js';

@@ -9,8 +9,8 @@
  * into CALLERROR InternalError and the charge point retries StartTransaction later. A duplicate id would
  * corrupt billing; a retried call does not.
  */
-import { ErrorCode, RouterError } from '../errors.js';
-import type { TransactionIdSource } from '../backends/types.js';
+import { ErrorCode, RouterError } from '../protocol/errors.js';
+import type { TransactionIdSource } from '../backends/responder/context.js';
 
 /** Ids `start`..`end`, both included (same contract as the control plane's TransactionIdStore). */
 export interface IdBlock {

@@ -9,7 +9,7 @@ import { createLogger } from '../logger.js';
 import { createResponder } from '../backends/responder/index.js';
 import { TransactionIdPool, type IdBlock } from './transaction-id-pool.js';
 import { createValidatorLookup } from '../protocol/validation/registry.js';
-import { RouterError } from '../errors.js';
+import { RouterError } from '../protocol/errors.js';
 import { Shard } from './shard.js';
 import { ApiAuth, logAuthHeaders } from '../api/auth.js';
 // --- webhook backend selection (src/backends/webhook/) ---

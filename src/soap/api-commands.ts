@@ -5,7 +5,7 @@
  * with the same outcome shapes.
  */
 import type { RouterServer } from '../control/router-server.js';
-import { RouterError, ErrorCode } from '../errors.js';
+import { RouterError, ErrorCode } from '../protocol/errors.js';
 import { coerceForm } from '../api/form-body.js';
 import { statusOf, type CommandBody, type CommandOutcome, type PreparedCommand } from '../api/commands.js';
 import { lookup15 } from '../protocol/soap/validators.js';

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { readLimited } from '../http/read-limited.js';
-import { RouterError, ErrorCode } from '../errors.js';
+import { RouterError, ErrorCode } from '../protocol/errors.js';
 import type { ValidatorLookup } from '../protocol/validation/registry.js';
 import { canonicalErrorCode } from '../protocol/rpc-error-codes.js';
 import { CodecError, readType, service, writeBody, type Payload, type SoapVersion } from '../protocol/soap/codec.js';

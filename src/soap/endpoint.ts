@@ -18,7 +18,7 @@ import { RpcSession } from '../protocol/ocpp-j/rpc-session.js';
 import { serializeCall } from '../protocol/ocpp-j/frames.js';
 import { MessageType } from '../protocol/versions.js';
 import { canonicalErrorCode } from '../protocol/rpc-error-codes.js';
-import type { BackendReply } from '../backends/types.js';
+import type { BackendReply } from '../protocol/backend.js';
 import type { ShardToMain } from '../control/messages.js';
 import type { WebRequest, WebResponse } from '../http/types.js';
 import type { SoapShardMetrics } from '../metrics/soap-metrics.js';

@@ -1,8 +1,13 @@
 import type { Config } from '../../config/types.js';
-import type { TransactionIdSource } from '../types.js';
-import { ErrorCode, RouterError } from '../../errors.js';
+import { ErrorCode, RouterError } from '../../protocol/errors.js';
 
 export type ResponderConfig = Config['responder'];
+
+/** Transaction ids unique across restarts; allocated in blocks by the control plane. */
+export interface TransactionIdSource {
+  /** The next id (synchronous: blocks are prefetched). */
+  next(): number;
+}
 
 /** Payload of a CALL or a CALLRESULT (already schema-validated by the router). */
 export type Payload = Record<string, unknown>;

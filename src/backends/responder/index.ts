@@ -3,19 +3,19 @@
  * for OCPP 1.6 (core + security extension), 2.0.1 and 2.1. Dispatch is one Map lookup in a table built
  * once per version at module load; handlers are module-level functions reading one mutable context.
  */
-import { RouterError } from '../../errors.js';
+import { RouterError } from '../../protocol/errors.js';
 import { RpcErrorCode } from '../../protocol/rpc-error-codes.js';
 import type { StationVersion } from '../../protocol/versions.js';
-import type { Backend, BackendReply, InboundCall, TransactionIdSource } from '../types.js';
+import type { Backend, BackendReply, InboundCall } from '../../protocol/backend.js';
 import { EMPTY, applyConfig } from './context.js';
-import type { ActionHandler, HandlerTable, ResponderConfig, ResponderContext } from './context.js';
+import type { ActionHandler, HandlerTable, ResponderConfig, ResponderContext, TransactionIdSource } from './context.js';
 import { V16_CORE_HANDLERS } from './v16.js';
 import { V16_SECURITY_HANDLERS } from './v16-security.js';
 import { V2_HANDLERS } from './v2.js';
 import { V21_HANDLERS } from './v21.js';
 import { V15_HANDLERS } from './v15.js';
 
-export type { ResponderConfig } from './context.js';
+export type { ResponderConfig, TransactionIdSource } from './context.js';
 
 /** Later entries override earlier ones (2.1 overrides NotifyEVChargingNeeds). */
 function table(...groups: ReadonlyArray<ReadonlyArray<readonly [string, ActionHandler]>>): HandlerTable {

@@ -17,9 +17,10 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/types.js';
 import type { SpoolInput } from '../../control/messages.js';
 import type { WebhookFailureReason, WebhookMetrics } from '../../metrics/webhook-metrics.js';
-import type { Backend, BackendReply, InboundCall } from '../types.js';
+import type { Backend, BackendReply, InboundCall } from '../../protocol/backend.js';
 import { batchKey, buildEnvelope, internalError, parseReply, replyToJson, type ReplayedEnvelope, type WebhookEnvelope } from './envelope.js';
 import { IDEMPOTENCY_HEADER, WebhookClient, WebhookFailure, clientOptions } from './http-client.js';
+import { backoffMs } from '../../protocol/backoff.js';
 
 /** A backend that answers synchronously: the built-in responder. */
 export interface SyncBackend {
@@ -188,7 +189,7 @@ export class WebhookBackend implements Backend {
     if (down) {
       this.#failuresInRow++;
       const { initialDelayMs, maxDelayMs } = this.#config.retry;
-      const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(this.#failuresInRow - 1, 30));
+      const delay = backoffMs(this.#failuresInRow, { initialMs: initialDelayMs, maxMs: maxDelayMs });
       this.#openUntil = now + delay;
     }
     if (now - this.#lastFailureLog >= LOG_EVERY_MS) {

@@ -5,7 +5,7 @@
  * `messageTypeId: "CallError"`, `errorCode`, `errorDescription`, `errorDetails` (CallError).
  * A reply without `messageTypeId` is a CallResult.
  */
-import type { BackendReply, InboundCall } from '../types.js';
+import type { BackendReply, InboundCall } from '../../protocol/backend.js';
 import { RpcErrorCode, canonicalErrorCode } from '../../protocol/rpc-error-codes.js';
 import { isV2, type StationVersion } from '../../protocol/versions.js';
 import { valueExceedsDepth } from '../../protocol/json-depth.js';

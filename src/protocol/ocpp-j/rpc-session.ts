@@ -1,9 +1,10 @@
 import { MessageType, MESSAGE_TYPE_NAMES, type StationVersion } from '../versions.js';
 import { RpcErrorCode, canonicalErrorCode, wireErrorCode } from '../rpc-error-codes.js';
 import type { ActionValidators, ValidationIssue } from '../validation/types.js';
-import type { Backend, BackendReply, StationContext } from '../../backends/types.js';
-import { RouterError, ErrorCode } from '../../errors.js';
+import type { Backend, BackendReply, StationContext } from '../backend.js';
+import { RouterError, ErrorCode } from '../errors.js';
 import { valueExceedsDepth } from '../json-depth.js';
+import { OutboundQueue, type OutboundCall as QueuedCall, type OutboundHost } from '../outbound-queue.js';
 import {
   parseFrame,
   isBadFrame,
@@ -66,20 +67,12 @@ export interface SessionContext {
   nextMessageId(): string;
 }
 
-interface OutboundCall {
-  id: string;
+interface OutboundCall extends QueuedCall {
   action: string;
   payload: Payload;
-  timeoutMs: number;
   resolve(payload: Payload): void;
   reject(error: RouterError): void;
-  timer: NodeJS.Timeout | null;
-  /** performance.now() when sent; 0 while queued. */
-  sentAt: number;
 }
-
-/** Ids of calls that timed out recently, to tell a late CALLRESULT from an unknown one. */
-const LATE_MEMORY = 8;
 
 export type BootState = 'unknown' | 'Accepted' | 'Pending' | 'Rejected';
 
@@ -107,9 +100,8 @@ export class RpcSession implements StationContext {
   #badInRow = 0;
   #busy = false;
   #inQueue: CallFrame[] | null = null;
-  #inFlight: OutboundCall | null = null;
-  #outQueue: OutboundCall[] | null = null;
-  #late: string[] | null = null;
+  /** Commands to the station: created by the first one (most stations never get any). */
+  #outbound: OutboundQueue<OutboundCall> | null = null;
   #callReceivedAt = 0;
 
   constructor(
@@ -138,15 +130,15 @@ export class RpcSession implements StationContext {
 
   /** True while an inbound CALL is being handled or queued, or an outbound CALL is in flight. */
   get busy(): boolean {
-    return this.#busy || this.#inFlight !== null || (this.#outQueue?.length ?? 0) > 0;
+    return this.#busy || (this.#outbound?.pending ?? 0) > 0;
   }
 
   get outboundInFlight(): boolean {
-    return this.#inFlight !== null;
+    return (this.#outbound?.inFlight ?? null) !== null;
   }
 
   get pendingOutbound(): number {
-    return (this.#inFlight ? 1 : 0) + (this.#outQueue?.length ?? 0);
+    return this.#outbound?.pending ?? 0;
   }
 
   /** Handles one text frame from the station. */
@@ -168,11 +160,11 @@ export class RpcSession implements StationContext {
         else this.#handleCall(frame);
         return;
       case MessageType.CALLRESULT:
-        hooks.frame?.(this, 'in', frame.type, frame.id, this.#inFlight?.id === frame.id ? this.#inFlight.action : null, frame.payload);
+        hooks.frame?.(this, 'in', frame.type, frame.id, this.#actionInFlight(frame.id), frame.payload);
         this.#onResult(frame.id, frame.payload);
         return;
       case MessageType.CALLERROR:
-        hooks.frame?.(this, 'in', frame.type, frame.id, this.#inFlight?.id === frame.id ? this.#inFlight.action : null, frame);
+        hooks.frame?.(this, 'in', frame.type, frame.id, this.#actionInFlight(frame.id), frame);
         this.#onError(frame.id, frame.code, frame.description, frame.details);
         return;
       case MessageType.CALLRESULTERROR:
@@ -201,8 +193,8 @@ export class RpcSession implements StationContext {
           this.#send(serializeCallError(this.version, frame.id, frame.code, frame.message, {}, MessageType.CALLRESULTERROR), MessageType.CALLRESULTERROR, frame.id, null, null);
         }
         // A broken answer to the call in flight settles it now (the caller learns why) instead of at its timeout.
-        const call = this.#inFlight;
-        if (call !== null && call.id === frame.id && type !== MessageType.CALLRESULTERROR) {
+        if (type !== MessageType.CALLRESULTERROR && this.#actionInFlight(frame.id) !== null) {
+          const call = this.#outbound!.answer(frame.id) as OutboundCall;
           this.#settle(call, 'invalid', new RouterError(ErrorCode.PAYLOAD_INVALID, `${this.identity} answered ${call.action} with a broken frame: ${frame.message}`, { details: { kind: frame.kind } }));
         }
       } else if (type !== MessageType.SEND || frame.kind === BadFrameKind.unsupportedMessageType) {
@@ -363,38 +355,37 @@ export class RpcSession implements StationContext {
     if (!check.ok) {
       return Promise.reject(new RouterError(ErrorCode.PAYLOAD_INVALID, `${action} payload is invalid: ${check.issues[0]!.message}`, { details: { issues: check.issues } }));
     }
-    if (this.#inFlight !== null && (this.#outQueue?.length ?? 0) >= this.#ctx.options.outboundQueueMax) {
-      return Promise.reject(new RouterError(ErrorCode.CALL_QUEUE_FULL, `${this.identity} has ${this.#ctx.options.outboundQueueMax} calls queued`));
-    }
+    const outbound = (this.#outbound ??= new OutboundQueue<OutboundCall>(this.#outboundHost()));
     return new Promise<Payload>((resolve, reject) => {
-      const call: OutboundCall = { id: '', action, payload, timeoutMs, resolve, reject, timer: null, sentAt: 0 };
-      if (this.#inFlight === null) this.#dispatch(call);
-      else (this.#outQueue ??= []).push(call);
+      const call: OutboundCall = { id: '', action, payload, timeoutMs, resolve, reject, sentAt: 0 };
+      if (!outbound.submit(call)) reject(new RouterError(ErrorCode.CALL_QUEUE_FULL, `${this.identity} has ${this.#ctx.options.outboundQueueMax} calls queued`));
     });
   }
 
-  #dispatch(call: OutboundCall): void {
-    call.id = this.#ctx.nextMessageId();
-    call.sentAt = performance.now();
-    this.#inFlight = call;
-    call.timer = setTimeout(() => this.#onTimeout(call), call.timeoutMs);
-    if (!this.#send(serializeCall(call.id, call.action, call.payload), MessageType.CALL, call.id, call.action, call.payload)) {
-      this.#settle(call, 'aborted', new RouterError(ErrorCode.STATION_NOT_CONNECTED, `${this.identity} is not connected`));
-    }
+  /** The action of the call in flight when `id` is its id, else null. */
+  #actionInFlight(id: string): string | null {
+    const call = this.#outbound?.inFlight ?? null;
+    return call !== null && call.id === id ? call.action : null;
   }
 
-  #onTimeout(call: OutboundCall): void {
-    if (this.#inFlight !== call) return;
-    const late = (this.#late ??= []);
-    late.push(call.id);
-    if (late.length > LATE_MEMORY) late.shift();
-    this.#settle(call, 'timeout', new RouterError(ErrorCode.CALL_TIMEOUT, `${this.identity} did not answer ${call.action} within ${call.timeoutMs} ms`));
+  #outboundHost(): OutboundHost<OutboundCall> {
+    return {
+      maxQueued: () => this.#ctx.options.outboundQueueMax,
+      nextId: () => this.#ctx.nextMessageId(),
+      transmit: (call) => {
+        if (!this.#send(serializeCall(call.id, call.action, call.payload), MessageType.CALL, call.id, call.action, call.payload)) {
+          this.#outbound!.abandon();
+          this.#settle(call, 'aborted', new RouterError(ErrorCode.STATION_NOT_CONNECTED, `${this.identity} is not connected`));
+        }
+      },
+      timedOut: (call) => this.#settle(call, 'timeout', new RouterError(ErrorCode.CALL_TIMEOUT, `${this.identity} did not answer ${call.action} within ${call.timeoutMs} ms`)),
+    };
   }
 
   #onResult(id: string, payload: Payload): void {
-    const call = this.#inFlight;
-    if (call === null || call.id !== id) {
-      this.#ctx.hooks.strayResult?.(this, this.#late?.includes(id) ? 'late' : 'unknown');
+    const call = this.#outbound?.answer(id) ?? 'unknown';
+    if (typeof call === 'string') {
+      this.#ctx.hooks.strayResult?.(this, call);
       return;
     }
     const check = this.#ctx.lookup(this.version, call.action)!.response!(payload);
@@ -410,9 +401,9 @@ export class RpcSession implements StationContext {
   }
 
   #onError(id: string, code: string, description: string, details: Payload): void {
-    const call = this.#inFlight;
-    if (call === null || call.id !== id) {
-      this.#ctx.hooks.strayResult?.(this, this.#late?.includes(id) ? 'late' : 'unknown');
+    const call = this.#outbound?.answer(id) ?? 'unknown';
+    if (typeof call === 'string') {
+      this.#ctx.hooks.strayResult?.(this, call);
       return;
     }
     const canonical = canonicalErrorCode(this.version, code);
@@ -421,14 +412,12 @@ export class RpcSession implements StationContext {
     }));
   }
 
+  /** The call is no longer in flight: observers, the caller, then the next call. */
   #settle(call: OutboundCall, outcome: 'result' | 'error' | 'timeout' | 'invalid' | 'aborted', value: Payload | RouterError): void {
-    if (call.timer !== null) clearTimeout(call.timer);
-    this.#inFlight = null;
     this.#ctx.hooks.outboundDone?.(this, call.action, outcome, call.sentAt === 0 ? 0 : performance.now() - call.sentAt);
     if (value instanceof RouterError) call.reject(value);
     else call.resolve(value);
-    const next = this.#outQueue?.shift();
-    if (next !== undefined && !this.#closed) this.#dispatch(next);
+    if (!this.#closed) this.#outbound?.pump();
   }
 
   /** Closes the socket (the transport reports back through `onClosed`). */
@@ -443,17 +432,14 @@ export class RpcSession implements StationContext {
     if (this.#closed) return;
     this.#closed = true;
     this.#inQueue = null;
+    const outbound = this.#outbound;
+    if (outbound === null) return;
     const error = new RouterError(ErrorCode.STATION_NOT_CONNECTED, `${this.identity} disconnected`);
-    const inFlight = this.#inFlight;
-    const queued = this.#outQueue ?? [];
-    this.#inFlight = null;
-    this.#outQueue = null;
-    if (inFlight) {
-      if (inFlight.timer !== null) clearTimeout(inFlight.timer);
-      this.#ctx.hooks.outboundDone?.(this, inFlight.action, 'aborted', performance.now() - inFlight.sentAt);
-      inFlight.reject(error);
+    const inFlight = outbound.inFlight;
+    for (const call of outbound.drain()) {
+      if (call === inFlight) this.#ctx.hooks.outboundDone?.(this, call.action, 'aborted', performance.now() - call.sentAt);
+      call.reject(error);
     }
-    for (const call of queued) call.reject(error);
   }
 }
 

@@ -1,5 +1,5 @@
-import type { StationVersion } from '../protocol/versions.js';
-import type { RpcErrorCode } from '../protocol/rpc-error-codes.js';
+import type { StationVersion } from './versions.js';
+import type { RpcErrorCode } from './rpc-error-codes.js';
 
 /** What a backend knows about the station that sent a CALL. */
 export interface StationContext {
@@ -23,7 +23,8 @@ export type BackendReply =
   | { kind: 'error'; code: RpcErrorCode; description: string; details?: Record<string, unknown> };
 
 /**
- * A backend answers station CALLs. It may answer synchronously (the responder does, to keep the frame
+ * A backend answers station CALLs. The protocol layer owns this interface; the implementations (built-in
+ * responder, webhook, …) live in src/backends/ and are injected into the session context. It may answer synchronously (the responder does, to keep the frame
  * path free of promises) or with a promise. The router validates the reply against the response schema.
  */
 export interface Backend {
@@ -31,10 +32,4 @@ export interface Backend {
   handleCall(call: InboundCall): BackendReply | Promise<BackendReply>;
   /** Finish in-flight work; called on graceful stop. */
   close?(): Promise<void>;
-}
-
-/** Transaction ids unique across restarts; allocated in blocks by the control plane. */
-export interface TransactionIdSource {
-  /** The next id (synchronous: blocks are prefetched). */
-  next(): number;
 }
