@@ -9,7 +9,7 @@ import { parseCli, USAGE } from './cli.js';
 import { loadConfig, formatConfigErrors, packageRoot } from './config/load.js';
 import { hashPassword } from './config/password-hash.js';
 import { createLogger } from './logger.js';
-import { RouterServer } from './control/router-server.js';
+import { RouterServer } from './control/router.js';
 import { createApi } from './api/index.js';
 import type { Config } from './config/types.js';
 // Charge point emulator: `emulate` and `serve --emulate N` (src/emulator/cli.ts).

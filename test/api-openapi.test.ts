@@ -11,12 +11,12 @@ import { parse } from 'yaml';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { packageRoot, loadConfig } from '../src/config/load.js';
 import { createApi } from '../src/api/index.js';
-import { shardRoutes } from '../src/api/shard-routes.js';
+import { shardRoutes } from '../src/web/static-routes.js';
 import { LOG_PATH } from '../src/shard/shard.js';
-import type { RouterServer } from '../src/control/router-server.js';
+import type { RouterServer } from '../src/control/router.js';
 import { centralActions } from '../src/protocol/actions.js';
 import { OCPP_VERSIONS } from '../src/protocol/versions.js';
-import { RENAMED_FOR_V2 } from '../src/api/translate.js';
+import { RENAMED_FOR_V2 } from '../src/protocol/commands/translate.js';
 
 const text = readFileSync(join(packageRoot(), 'api.yaml'), 'utf8');
 const doc = parse(text) as { openapi: string; paths: Record<string, Record<string, { parameters?: Array<{ name: string; schema?: { enum?: string[] } }> }>> };

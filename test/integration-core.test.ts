@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { createServer, type AddressInfo } from 'node:net';
 import { startTestServer, TestStation, waitFor } from './helpers/server.js';
 import { ErrorCode, type RouterError } from '../src/protocol/errors.js';
-import type { RouterServer } from '../src/control/router-server.js';
+import type { RouterServer } from '../src/control/router.js';
 import type { StationRecord } from '../src/control/station-registry.js';
 
 const BOOT_16 = { chargePointVendor: 'Acme', chargePointModel: 'X1' };

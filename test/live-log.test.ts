@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { startTestServer, TestStation, waitFor } from './helpers/server.js';
-import type { LogEntry } from '../src/control/messages.js';
+import type { LogEntry } from '../src/ipc/messages.js';
 
 async function logClient(url: string): Promise<{ ws: WebSocket; entries: LogEntry[] }> {
   const ws = new WebSocket(url);

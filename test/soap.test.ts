@@ -18,7 +18,7 @@ import soap from 'soap';
 import { startTestServer, waitFor, type TestServer } from './helpers/server.js';
 import { SCHEMAS_DIR, sampleFromSchema, samplePayload, type JsonSchema } from './helpers/schema-samples.js';
 import { schemas15, codecs } from '../src/protocol/soap/generated/soap-tables.js';
-import type { LogEntry } from '../src/control/messages.js';
+import type { LogEntry } from '../src/ipc/messages.js';
 
 type Version = 'ocpp1.5' | 'ocpp1.6';
 const WSDL = {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { request } from 'node:http';
 import { startTestServer } from './helpers/server.js';
 import { packageRoot } from '../src/config/load.js';
-import { uiRoutes } from '../src/api/shard-routes.js';
+import { uiRoutes } from '../src/web/static-routes.js';
 import { centralActions } from '../src/protocol/actions.js';
 import { OCPP_VERSIONS } from '../src/protocol/versions.js';
 

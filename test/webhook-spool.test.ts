@@ -8,9 +8,9 @@ import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { WebhookSpool } from '../src/control/webhook-spool.js';
+import { WebhookSpool } from '../src/control/webhook/spool.js';
 import { parseReply } from '../src/backends/webhook/envelope.js';
-import type { SpoolInput } from '../src/control/messages.js';
+import type { SpoolInput } from '../src/ipc/messages.js';
 
 const logger = pino({ level: 'silent' });
 

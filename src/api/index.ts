@@ -7,25 +7,16 @@
  * timeouts, limits) without reinstalling the handler.
  */
 import type { Config } from '../config/types.js';
-import type { RouterServer } from '../control/router-server.js';
+import type { RouterServer } from '../control/router.js';
 import { errorResponse, jsonResponse, type WebHandler, type WebRequest, type WebResponse } from '../http/types.js';
-import { ApiAuth } from './auth.js';
+import { ApiAuth } from '../http/api-auth.js';
 import { CommandStore, type CommandRecord } from './command-store.js';
-import { fanOut, prepareCommand as prepareCommandJ, sendCommand as sendCommandJ, type CommandBody, type CommandOutcome, type PreparedCommand } from './commands.js';
-import { preflight, withCors } from './cors.js';
-import { parseForm } from './form-body.js';
+import { fanOut, isOutcome, prepareFor, sendCommand, sendPrepared, type CommandBody, type CommandOutcome } from './commands.js';
+import { preflight, withCors } from '../http/cors.js';
+import { parseForm } from '../protocol/commands/form-body.js';
 import { RouteTable, type Route, type RouteContext } from './route-table.js';
 import { chargePointItem, decodeCursor, encodeCursor, matches, readFilter, stationView, type StationFilter } from './station-views.js';
 
-// --- OCPP-S 1.5 stations: their own operations and schemas (src/soap/api-commands.ts); everything else as before ---
-import { prepareCommand15, sendCommand15 } from '../soap/api-commands.js';
-function prepareCommand(identity: string, version: string, operation: string, body: CommandBody, maxDepth: number): PreparedCommand | CommandOutcome {
-  return version === 'ocpp1.5' ? prepareCommand15(identity, operation, body, maxDepth) : prepareCommandJ(identity, version as Parameters<typeof prepareCommandJ>[1], operation, body, maxDepth);
-}
-function sendCommand(server: RouterServer, identity: string, operation: string, body: CommandBody, options: { timeoutMs: number }): Promise<CommandOutcome> {
-  return server.station(identity)?.version === 'ocpp1.5' ? sendCommand15(server, identity, operation, body, options) : sendCommandJ(server, identity, operation, body, options);
-}
-// --- end OCPP-S ---
 
 export const API_PREFIX = '/api/v1';
 /** The shard gives the control plane `ocpp.callTimeoutMs` + 5 s; synchronous work must end before that. */
@@ -200,12 +191,10 @@ export function createApi(server: RouterServer): ApiHandler {
     const identity = params.identity!;
     const operation = params.Operation!;
     if (readBool(query.get('async')) === true) {
-      const record = server.station(identity);
-      if (record === undefined) return errorResponse(404, `unknown station ${identity}`, { reason: 'STATION_NOT_FOUND' });
-      // Validation errors are reported now, not in the result.
-      const prepared = prepareCommand(identity, record.version, operation, body, config.ocpp.maxPayloadDepth);
-      if ('status' in prepared) return outcomeResponse(prepared);
-      return startAsync('single', prepared.action, () => sendCommand(server, identity, operation, body, { timeoutMs: timeout }), identity);
+      // Prepared (and validated) once, now: errors are reported in this answer, not in the result.
+      const prepared = prepareFor(server, identity, operation, body);
+      if (isOutcome(prepared)) return outcomeResponse(prepared);
+      return startAsync('single', prepared.action, () => sendPrepared(server, identity, prepared, { timeoutMs: timeout }), identity);
     }
     return sendCommand(server, identity, operation, body, { timeoutMs: Math.min(timeout, syncCapMs()) }).then(outcomeResponse);
   };

@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
-import type { MainToShard, ShardInit, ShardToMain } from './messages.js';
+import type { MainToShard, ShardInit, ShardToMain } from '../ipc/messages.js';
 import { backoffMs } from '../protocol/backoff.js';
 
 const WORKER_FILE = new URL('../shard/worker.js', import.meta.url);

@@ -6,7 +6,7 @@
  */
 import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ConnectorStatus } from './messages.js';
+import type { ConnectorStatus } from '../ipc/messages.js';
 import type { OcppVersion, StationVersion } from '../protocol/versions.js';
 import type { SoapVersion } from '../protocol/soap/codec.js';
 

@@ -1,20 +1,23 @@
 /**
- * Shard thread entry. Builds validators, backend and transport, then follows the control plane's orders.
+ * Shard thread entry. Builds validators, backend and transport, then follows the control plane's orders:
+ * notifications (`replace`, `config`, `stop` …) and requests through one RequestPort (`call`, `stats`,
+ * `metrics`); the shard asks the control plane the same way (`http`, `txBlock`).
  * An uncaught error closes every uWS socket first (a worker that exits with open uWS sockets aborts the
  * whole process), then exits non-zero so the supervisor restarts the shard.
  */
+import { randomBytes } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { MainToShard, ShardInit, ShardToMain } from '../control/messages.js';
+import type { ControlRequests, MainToShard, ShardInit, ShardRequests, ShardToMain } from '../ipc/messages.js';
+import { RequestPort } from '../ipc/port.js';
 import { createLogger } from '../logger.js';
 import { createResponder } from '../backends/responder/index.js';
-import { TransactionIdPool, type IdBlock } from './transaction-id-pool.js';
-import { createValidatorLookup } from '../protocol/validation/registry.js';
-import { RouterError } from '../protocol/errors.js';
-import { Shard } from './shard.js';
-import { ApiAuth, logAuthHeaders } from '../api/auth.js';
-// --- webhook backend selection (src/backends/webhook/) ---
-import { randomBytes } from 'node:crypto';
 import { BackendSwitch } from '../backends/webhook/index.js';
+import { createValidatorLookup } from '../protocol/validation/registry.js';
+import { ErrorCode, RouterError } from '../protocol/errors.js';
+import { errorResponse } from '../http/types.js';
+import { ApiAuth, logAuthHeaders } from '../http/api-auth.js';
+import { TransactionIdPool } from './transaction-id-pool.js';
+import { Shard } from './shard.js';
 
 const init = workerData as ShardInit;
 const parent = parentPort!;
@@ -22,30 +25,39 @@ const logger = createLogger(init.config.log.level, { shard: init.shardId });
 // A message that cannot be cloned (never expected: every payload a peer sends is depth-bounded where it enters)
 // is dropped and counted; it must not throw into the frame path and take the shard down.
 let dropped: ((kind: string) => void) | null = null;
-const post = (message: ShardToMain): void => {
+const post = (message: ShardToMain): boolean => {
   try {
     parent.postMessage(message);
+    return true;
   } catch (error) {
     logger.error({ err: error, kind: message.t }, 'a message to the control plane could not be sent; dropped');
     dropped?.(message.t);
+    return false;
   }
 };
 
-let nextReq = 1;
-const blockRequests = new Map<number, { resolve(block: IdBlock): void; reject(error: Error): void }>();
+let shardRef: Shard | null = null;
+const shardOf = (): Shard => {
+  if (shardRef === null) throw new RouterError(ErrorCode.SHARD_UNAVAILABLE, `shard ${init.shardId} is starting`);
+  return shardRef;
+};
+const control = new RequestPort<ControlRequests, ShardRequests>({
+  post,
+  handlers: {
+    call: (request) => shardOf().call(request),
+    stats: () => shardOf().stats(),
+    metrics: () => shardOf().metricsJson(),
+  },
+  unavailable: () => new RouterError(ErrorCode.SHARD_UNAVAILABLE, 'the control plane cannot be reached'),
+});
+
 const transactionIds = new TransactionIdPool({
-  requestBlock: () =>
-    new Promise<IdBlock>((resolve, reject) => {
-      const reqId = nextReq++;
-      blockRequests.set(reqId, { resolve, reject });
-      post({ t: 'txBlockRequest', reqId });
-    }),
+  requestBlock: () => control.request('txBlock', null),
   onError: (error) => logger.error({ err: error }, 'transaction id block request failed'),
 });
 
 const responder = createResponder({ config: init.config.responder, transactionIds });
 // The responder, or the webhook with the responder as fallback (chosen again on every reload).
-let shardRef: Shard | null = null;
 const backend = new BackendSwitch({
   config: init.config,
   responder,
@@ -65,6 +77,8 @@ const shard = new Shard({
   counters: init.counters,
   logger,
   post,
+  forwardHttp: (request) =>
+    control.request('http', request).catch((error: unknown) => errorResponse(503, error instanceof Error ? error.message : String(error), undefined, { 'Retry-After': '1' })),
   backend,
   lookup: (version, action) => lookup(version, action),
   reconfigureBackend: (config) => {
@@ -90,14 +104,8 @@ process.on('uncaughtException', (error) => {
 });
 
 parent.on('message', (message: MainToShard) => {
+  if (control.receive(message)) return;
   switch (message.t) {
-    case 'txBlock': {
-      const pending = blockRequests.get(message.reqId);
-      blockRequests.delete(message.reqId);
-      if (message.error !== undefined) pending?.reject(RouterError.fromJSON(message.error));
-      else pending?.resolve({ start: message.start!, end: message.end! });
-      return;
-    }
     case 'stop':
       shard.stop(message.mode, message.deadlineMs).then(() => {
         post({ t: 'stopped' });
@@ -109,7 +117,7 @@ parent.on('message', (message: MainToShard) => {
       if (init.testHooks) setImmediate(() => { throw new Error('crash requested by the control plane (test hook)'); });
       return;
     default:
-      shard.handle(message);
+      shard.handle(message as Exclude<MainToShard, { t: 'req' } | { t: 'res' }>);
   }
 });
 

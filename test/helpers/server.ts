@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config/load.js';
-import { RouterServer } from '../../src/control/router-server.js';
+import { RouterServer } from '../../src/control/router.js';
 import { createApi } from '../../src/api/index.js';
 import type { Config } from '../../src/config/types.js';
 

@@ -15,7 +15,7 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../../config/types.js';
-import type { SpoolInput } from '../../control/messages.js';
+import type { SpoolInput } from '../../ipc/messages.js';
 import type { WebhookFailureReason, WebhookMetrics } from '../../metrics/webhook-metrics.js';
 import type { Backend, BackendReply, InboundCall } from '../../protocol/backend.js';
 import { batchKey, buildEnvelope, internalError, parseReply, replyToJson, type ReplayedEnvelope, type WebhookEnvelope } from './envelope.js';

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../../config/types.js';
-import type { SpoolInput } from '../../control/messages.js';
+import type { SpoolInput } from '../../ipc/messages.js';
 import type { WebhookMetrics } from '../../metrics/webhook-metrics.js';
 import type { Backend, BackendReply, InboundCall } from '../../protocol/backend.js';
 import { WebhookBackend, type SyncBackend } from './backend.js';

@@ -335,10 +335,10 @@ export class RpcSession implements StationContext {
   // --- outgoing CALLs (central system → station) ---
 
   /**
-   * Sends a CALL to the station and resolves with its CALLRESULT payload. The request payload is
-   * validated against the version's request schema first; the answer against the response schema.
+   * Sends a CALL to the station and resolves with its CALLRESULT payload. The request payload is validated
+   * against the version's request schema first (unless `validated`); the answer against the response schema.
    */
-  call(action: string, payload: Payload, timeoutMs = this.#ctx.options.callTimeoutMs): Promise<Payload> {
+  call(action: string, payload: Payload, timeoutMs = this.#ctx.options.callTimeoutMs, validated = false): Promise<Payload> {
     if (this.#closed) return Promise.reject(new RouterError(ErrorCode.STATION_NOT_CONNECTED, `${this.identity} is not connected`));
     const validators = this.#ctx.lookup(this.version, action);
     if (validators === undefined) {
@@ -347,13 +347,16 @@ export class RpcSession implements StationContext {
     if (validators.initiator === 'station' || validators.response === undefined) {
       return Promise.reject(new RouterError(ErrorCode.UNKNOWN_ACTION, `${action} is not sent by a central system in ${this.version}`));
     }
-    const maxDepth = this.#ctx.options.maxPayloadDepth;
-    if (valueExceedsDepth(payload, maxDepth)) {
-      return Promise.reject(new RouterError(ErrorCode.PAYLOAD_INVALID, `${action} payload is nested deeper than ${maxDepth} levels`));
-    }
-    const check = validators.request(payload);
-    if (!check.ok) {
-      return Promise.reject(new RouterError(ErrorCode.PAYLOAD_INVALID, `${action} payload is invalid: ${check.issues[0]!.message}`, { details: { issues: check.issues } }));
+    // `validated`: the sender prepared the payload against this version's schema already (the API does, once).
+    if (!validated) {
+      const maxDepth = this.#ctx.options.maxPayloadDepth;
+      if (valueExceedsDepth(payload, maxDepth)) {
+        return Promise.reject(new RouterError(ErrorCode.PAYLOAD_INVALID, `${action} payload is nested deeper than ${maxDepth} levels`));
+      }
+      const check = validators.request(payload);
+      if (!check.ok) {
+        return Promise.reject(new RouterError(ErrorCode.PAYLOAD_INVALID, `${action} payload is invalid: ${check.issues[0]!.message}`, { details: { issues: check.issues } }));
+      }
     }
     const outbound = (this.#outbound ??= new OutboundQueue<OutboundCall>(this.#outboundHost()));
     return new Promise<Payload>((resolve, reject) => {

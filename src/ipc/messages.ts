@@ -1,10 +1,12 @@
 /**
- * Messages between the control plane (main thread) and the shard threads. Plain data only: errors cross
- * as SerializedError (postMessage drops an Error's class and code).
+ * The messages between the control plane (main thread) and the shard threads: notifications (a station
+ * connected, a batch of registry events …) as plain objects, and requests with answers through one RequestPort
+ * per shard (./port.ts): `ShardRequests` the control plane asks a shard, `ControlRequests` a shard asks the
+ * control plane. Plain data only: errors cross as SerializedError (postMessage drops an Error's class and code).
  */
 import type { Config } from '../config/types.js';
 import type { OcppVersion } from '../protocol/versions.js';
-import type { SerializedError } from '../protocol/errors.js';
+import type { PortEnvelope } from './port.js';
 import type { WebRequest, WebResponse } from '../http/types.js';
 import type { MetricJson } from '../metrics/metric-json.js';
 
@@ -28,43 +30,46 @@ export interface ConnectorStatus {
   at: number;
 }
 
+/** Requests the control plane sends a shard: `kind → [body, answer]`. */
+export type ShardRequests = {
+  /** A CALL to a station of the shard; `validated`: the payload was validated by the sender (the API) already. */
+  call: [{ identity: string; action: string; payload: Record<string, unknown>; timeoutMs?: number; validated?: boolean }, Record<string, unknown>];
+  stats: [null, ShardStats];
+  metrics: [null, MetricJson[]];
+};
+
+/** Requests a shard sends the control plane. */
+export type ControlRequests = {
+  /** An HTTP request the shard cannot answer alone (registry, commands, metrics). */
+  http: [WebRequest, WebResponse];
+  /** The next block of transaction ids (persisted before it is handed out). */
+  txBlock: [null, { start: number; end: number }];
+};
+
 export type MainToShard =
-  | { t: 'call'; reqId: number; identity: string; action: string; payload: Record<string, unknown>; timeoutMs?: number }
+  | PortEnvelope
   | { t: 'replace'; identity: string; connId: number }
-  | { t: 'txBlock'; reqId: number; start?: number; end?: number; error?: SerializedError }
   | { t: 'config'; config: Config }
   | { t: 'stop'; mode: 'graceful' | 'fast'; deadlineMs: number }
-  | { t: 'stats'; reqId: number }
-  | { t: 'metrics'; reqId: number }
-  | { t: 'httpReply'; reqId: number; response: WebResponse }
   /** Whether any shard has a live-log client: shards produce log entries only then. */
   | { t: 'logActive'; active: boolean }
   | { t: 'log'; entries: LogLine[] }
   | { t: 'crash' };
 
 export type ShardToMain =
+  | PortEnvelope
   | { t: 'listening'; ok: true; port: number }
   | { t: 'listening'; ok: false; error: string }
   | { t: 'connected'; identity: string; account: string | null; version: OcppVersion; remoteAddress: string; connId: number; at: number }
   | { t: 'disconnected'; identity: string; connId: number; code: number; reason: string; at: number }
-  | { t: 'boot'; identity: string; connId: number; payload: Record<string, unknown>; status: string; at: number }
-  | { t: 'status'; identity: string; connId: number; status: ConnectorStatus }
   | { t: 'seen'; entries: Array<[identity: string, at: number]> }
   /** Boot and status events batched per shard (one postMessage per 50 ms, not one per StatusNotification). */
   | { t: 'registryEvents'; events: RegistryEvent[] }
-  | { t: 'callResult'; reqId: number; ok: true; payload: Record<string, unknown> }
-  | { t: 'callResult'; reqId: number; ok: false; error: SerializedError }
-  | { t: 'txBlockRequest'; reqId: number }
-  | { t: 'http'; reqId: number; request: WebRequest }
   | { t: 'logClients'; count: number }
   | { t: 'log'; entries: LogLine[] }
-  | { t: 'stats'; reqId: number; stats: ShardStats }
-  | { t: 'metrics'; reqId: number; metrics: MetricJson[] }
   | { t: 'stopped' }
-  // --- webhook spool (src/control/webhook-control.ts) ---
-  /** Requests answered by the fallback responder, for the durable spool (delivered in order per queue). */
+  /** Requests answered by the webhook's fallback responder, for the control plane's durable spool. */
   | { t: 'webhookSpool'; entries: SpoolInput[] }
-  // --- OCPP-S (SOAP) stations (src/soap/endpoint.ts) ---
   | SoapShardToMain;
 
 /**
@@ -117,7 +122,7 @@ export interface ShardStats {
   heap: { used: number; total: number; external: number };
 }
 
-// --- webhook spool (src/backends/webhook/, src/control/webhook-*.ts) ---
+// --- webhook spool (src/backends/webhook/ produces entries, src/control/webhook/ keeps and delivers them) ---
 
 /** One entry for the control plane's durable spool. */
 export interface SpoolInput {

@@ -1,5 +1,6 @@
 /**
- * The OCPP-S endpoint of a shard: `POST /Ocpp[/…]` (any path whose first segment is `Ocpp`), served in the
+ * The OCPP-S endpoint of a shard (the SOAP codec is src/protocol/soap/; commands to SOAP stations are the control
+ * plane's SoapChannel): `POST /Ocpp[/…]` (any path whose first segment is `Ocpp`), served in the
  * shard that receives the request (nothing crosses to the control plane on the request path).
  *
  * A SOAP request becomes the CALL an OCPP-J station would send and goes through an RpcSession of its own
@@ -13,13 +14,12 @@
  * shard keeps the order of what it receives. Chargers send one request at a time (OCPP 1.6 §4.1: a charge
  * point SHOULD NOT send a request before the previous one is answered), so in practice there is one.
  */
-import type { SessionContext, SessionHooks } from '../protocol/ocpp-j/rpc-session.js';
+import type { SessionContext } from '../protocol/ocpp-j/rpc-session.js';
 import { RpcSession } from '../protocol/ocpp-j/rpc-session.js';
 import { serializeCall } from '../protocol/ocpp-j/frames.js';
 import { MessageType } from '../protocol/versions.js';
 import { canonicalErrorCode } from '../protocol/rpc-error-codes.js';
-import type { BackendReply } from '../protocol/backend.js';
-import type { ShardToMain } from '../control/messages.js';
+import type { ShardToMain } from '../ipc/messages.js';
 import type { WebRequest, WebResponse } from '../http/types.js';
 import type { SoapShardMetrics } from '../metrics/soap-metrics.js';
 import { CodecError, readType, service, writeBody, type Payload, type SoapVersion } from '../protocol/soap/codec.js';
@@ -111,9 +111,8 @@ class SoapStation {
 }
 
 export interface SoapEndpointDeps {
-  /** The shard's session context (options follow config reloads). */
+  /** The shard's session context (options follow config reloads; its hooks count, log and report). */
   ctx(): SessionContext;
-  hooks: SessionHooks;
   post(message: ShardToMain): void;
   metrics: SoapShardMetrics;
   maxBodyBytes(): number;
@@ -131,12 +130,12 @@ export class SoapEndpoint {
 
   constructor(deps: SoapEndpointDeps) {
     this.#deps = deps;
-    const hooks = deps.hooks;
     const endpoint = this;
     const shardCtx = deps.ctx;
     const lookupOf = (): SessionContext['lookup'] => soapLookup(shardCtx().lookup);
     let lookup = lookupOf();
     let lookupBase = shardCtx().lookup;
+    const hooks = shardCtx().hooks;
     this.#ctx = {
       get options() {
         return shardCtx().options;
@@ -152,26 +151,14 @@ export class SoapEndpoint {
         return lookup(version, action);
       },
       nextMessageId: () => shardCtx().nextMessageId(),
+      // The shard's hooks (counters, metrics, live log, registry events with the SOAP connection id), plus the
+      // answer of each CALL written as the HTTP response.
       hooks: {
         ...hooks,
         frame(session, direction, type, id, action, payload) {
           hooks.frame?.(session, direction, type, id, action, payload);
           if (direction === 'out' && (type === MessageType.CALLRESULT || type === MessageType.CALLERROR)) {
             endpoint.#answer(session as SoapRpcSession, id, type, payload);
-          }
-        },
-        // Registry events with the SOAP connection id and the 1.5/1.6 StatusNotification shape.
-        stationCallCompleted(session, action, request, reply: BackendReply) {
-          if (reply.kind !== 'result') return;
-          if (action === 'BootNotification') {
-            deps.post({ t: 'boot', identity: session.identity, connId: SOAP_CONN_ID, payload: request, status: String(reply.payload.status), at: Date.now() });
-          } else if (action === 'StatusNotification') {
-            deps.post({
-              t: 'status',
-              identity: session.identity,
-              connId: SOAP_CONN_ID,
-              status: { connector: String(request.connectorId), status: String(request.status), errorCode: String(request.errorCode), at: Date.now() },
-            });
           }
         },
       },

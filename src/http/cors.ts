@@ -5,7 +5,7 @@
  * being checked (browsers never send them on a preflight).
  */
 import type { Config } from '../config/types.js';
-import type { WebRequest, WebResponse } from '../http/types.js';
+import type { WebRequest, WebResponse } from './types.js';
 
 const ALLOW_METHODS = 'GET, POST, OPTIONS';
 const ALLOW_HEADERS = 'Authorization, Content-Type';

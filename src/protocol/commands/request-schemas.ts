@@ -1,20 +1,28 @@
 /**
  * The official request schemas (schemas/, unmodified OCA files), read on first use per (version, action) and
- * kept. Only the API needs them as data, to coerce form-urlencoded values; validation itself uses the
- * generated validators.
+ * kept. Needed as data by the API (to coerce form-urlencoded values) and the web UI (its command forms);
+ * validation itself uses the generated validators.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { packageRoot } from '../config/load.js';
-import type { OcppVersion } from '../protocol/versions.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { OcppVersion } from '../versions.js';
 
 export type JsonSchema = { [key: string]: unknown };
 
 const cache = new Map<string, JsonSchema | null>();
 let root: string | null = null;
 
+/** The package's `schemas/` folder: the nearest one above this module (from src/ or dist/src/ alike). */
+function schemasRoot(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'schemas', 'ocpp1.6'))) return join(dir, 'schemas');
+    if (dirname(dir) === dir) throw new Error('the schemas/ folder of the package is missing');
+  }
+}
+
 function candidates(version: OcppVersion, action: string): string[] {
-  root ??= join(packageRoot(), 'schemas');
+  root ??= schemasRoot();
   if (version === 'ocpp1.6') return [join(root, 'ocpp1.6', `${action}.json`), join(root, 'ocpp1.6-security', `${action}.json`)];
   return [join(root, version, `${action}Request.json`), join(root, version, `${action}.json`)];
 }

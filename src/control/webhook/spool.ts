@@ -18,7 +18,7 @@
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { SpoolInput } from './messages.js';
+import type { SpoolInput } from '../../ipc/messages.js';
 
 export interface SpoolOptions {
   maxBytes: number;

@@ -10,10 +10,9 @@ import { dirname, extname, join } from 'node:path';
 import type { Config } from '../config/types.js';
 import { packageRoot } from '../config/load.js';
 import { errorResponse, jsonResponse, type WebHandler, type WebResponse } from '../http/types.js';
-import { withCors } from './cors.js';
+import { withCors } from '../http/cors.js';
 import { OCPP_VERSIONS } from '../protocol/versions.js';
-import { centralActions } from '../protocol/actions.js';
-import { requestSchema } from './request-schemas.js';
+import { centralOperations, commandSchema } from '../protocol/commands/catalogue.js';
 
 export interface ShardRoute {
   method: string;
@@ -204,11 +203,11 @@ export function uiRoutes(root: string = packageRoot()): ShardRoute[] {
   const index: Record<string, string[]> = {};
   for (const version of OCPP_VERSIONS) {
     index[version] = [];
-    for (const action of centralActions(version)) {
-      if (requestSchema(version, action) === null) continue;
+    for (const action of centralOperations(version)) {
+      if (commandSchema(version, action) === null) continue;
       index[version].push(action);
       // The official files, unmodified (parsed once to drop a BOM); they change only with a new release.
-      routes.push(uiFileRoute(`/ui/schemas/${version}/${action}.json`, UI_TYPES['.json']!, 'public, max-age=3600', () => JSON.stringify(requestSchema(version, action))));
+      routes.push(uiFileRoute(`/ui/schemas/${version}/${action}.json`, UI_TYPES['.json']!, 'public, max-age=3600', () => JSON.stringify(commandSchema(version, action))));
     }
   }
   const indexText = JSON.stringify(index);

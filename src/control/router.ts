@@ -1,0 +1,420 @@
+/**
+ * The control plane (main thread): starts the shard set on one port, keeps the station registry, hands out
+ * transaction id blocks, reaches any station through its StationChannel, serves the HTTP requests the shards
+ * forward (the REST API), reloads configuration and stops everything. `main.ts` drives it from signals; tests
+ * drive it directly. What lives where:
+ *   shard-set.ts            the shard threads and a request port to each
+ *   station-registry.ts     every station seen, connected or not
+ *   channels/               how a CALL reaches a station (a shard's WebSocket, OCPP-S, …)
+ *   live-log.ts             the live log's fan-out
+ *   soap-stations.ts        OCPP-S presence and command client
+ *   webhook/                the webhook's spool, deliveries and events
+ *   transaction-id-store.ts transaction ids unique across restarts
+ */
+import { availableParallelism } from 'node:os';
+import type { Logger } from 'pino';
+import type { Config } from '../config/types.js';
+import type { ShardStats, RegistryEvent } from '../ipc/messages.js';
+import type { MetricJson } from '../metrics/metric-json.js';
+import { ControlMetrics } from '../metrics/control-metrics.js';
+import { RouterError, ErrorCode } from '../protocol/errors.js';
+import { createSharedCounters } from '../shard/admission.js';
+import { errorResponse, type WebHandler, type WebRequest, type WebResponse } from '../http/types.js';
+import { ShardSet, type ShardNotification } from './shard-set.js';
+import type { ShardSupervisor } from './shard-supervisor.js';
+import { StationRegistry, type StationRecord } from './station-registry.js';
+import { TransactionIdStore } from './transaction-id-store.js';
+import { LiveLogHub } from './live-log.js';
+import { SoapStations } from './soap-stations.js';
+import { ShardChannel } from './channels/shard-channel.js';
+import type { CallOptions, StationChannel } from './channels/station-channel.js';
+import { WebhookService } from './webhook/events.js';
+import type { WebhookControl, WebhookEventName } from './webhook/delivery.js';
+
+const TX_BLOCK_SIZE = 256;
+const REGISTRY_SAVE_MS = 5000;
+
+export interface RouterServerOptions {
+  config: Config;
+  logger: Logger;
+  /** Honour test-only control messages (crash a shard). */
+  testHooks?: boolean;
+  /**
+   * Builds the handler of the HTTP requests shards forward (the REST API). Installed before the first shard
+   * listens, so no request ever meets a router without its API.
+   */
+  http?: (server: RouterServer) => WebHandler;
+}
+
+/**
+ * Where the router is in its life. Until `running` (at start, while a reload swaps the shard set, while stopping)
+ * forwarded HTTP requests get 503 with Retry-After, except the health probes, which always answer.
+ */
+export type RouterPhase = 'starting' | 'running' | 'swapping' | 'stopping';
+
+const PHASE_MESSAGES: Record<Exclude<RouterPhase, 'running'>, string> = {
+  starting: 'the router is starting; retry shortly',
+  swapping: 'the router is restarting its listeners (configuration reload); retry shortly',
+  stopping: 'the router is shutting down',
+};
+
+/** Settings the running shards cannot take: a change starts a new shard set. */
+const LISTENER_SETTINGS: ReadonlyArray<[name: string, get: (c: Config) => unknown]> = [
+  ['server.listen', (c) => c.server.listen],
+  ['server.port', (c) => c.server.port],
+  ['server.workers', (c) => c.server.workers],
+  ['ocpp.path', (c) => c.ocpp.path],
+  ['ocpp.maxFrameBytes', (c) => c.ocpp.maxFrameBytes],
+  ['ocpp.pingIntervalS', (c) => c.ocpp.pingIntervalS],
+];
+
+export class RouterServer {
+  readonly registry = new StationRegistry();
+  readonly testHooks: boolean;
+  #config: Config;
+  #logger: Logger;
+  #shards!: ShardSet;
+  #txStore!: TransactionIdStore;
+  #counters = createSharedCounters();
+  #metrics: ControlMetrics | null = null;
+  #saveTimer: NodeJS.Timeout | null = null;
+  #stopped: Promise<void> | null = null;
+  /** The shard-set swap in progress (reload with new listeners), chained. */
+  #relistening: Promise<void> = Promise.resolve();
+  #phase: RouterPhase = 'starting';
+  /** Serves HTTP requests the shards forward (API, metrics); set by the API layer. */
+  #httpHandler: WebHandler = (request) => errorResponse(404, `no route for ${request.method} ${request.path}`);
+  readonly #log = new LiveLogHub(() => this.#shards);
+  readonly #soap: SoapStations;
+  readonly #webhook: WebhookService;
+
+  private constructor(options: RouterServerOptions) {
+    this.#config = options.config;
+    this.#logger = options.logger;
+    this.testHooks = options.testHooks ?? false;
+    this.#soap = new SoapStations(() => this.#config, this.registry, this.#log);
+    this.#webhook = new WebhookService(() => this.#config, options.logger);
+    if (options.http !== undefined) this.#httpHandler = options.http(this);
+  }
+
+  static async start(options: RouterServerOptions): Promise<RouterServer> {
+    const server = new RouterServer(options);
+    try {
+      await server.#start();
+    } catch (error) {
+      await server.#soap.close();
+      throw error;
+    }
+    return server;
+  }
+
+  get phase(): RouterPhase {
+    return this.#phase;
+  }
+
+  get port(): number {
+    return this.#shards.port;
+  }
+
+  get config(): Config {
+    return this.#config;
+  }
+
+  get shards(): number {
+    return this.#shards.shards;
+  }
+
+  get supervisor(): ShardSupervisor {
+    return this.#shards.supervisor;
+  }
+
+  /** Ready when running and every shard listens (orchestrators' readiness probe). */
+  get ready(): boolean {
+    return this.#phase === 'running' && this.#shards.allListening;
+  }
+
+  async #start(): Promise<void> {
+    const config = this.#config;
+    this.#txStore = await TransactionIdStore.open(config.dataDir, { log: this.#logger });
+    try {
+      await this.registry.load(config.dataDir);
+    } catch (error) {
+      this.#logger.error({ err: error }, 'station registry file unreadable; starting with an empty registry');
+    }
+    await this.#webhook.start();
+    await this.#startShards(config);
+    this.#saveTimer = setInterval(() => void this.#saveRegistry(), REGISTRY_SAVE_MS);
+    this.#saveTimer.unref();
+    if (this.#phase === 'starting') this.#phase = 'running';
+    this.#logger.info({ listen: config.server.listen, port: this.port, shards: this.#shards.shards, path: config.ocpp.path, subprotocols: config.ocpp.subprotocols }, `ocpp-router listening on ${config.server.listen}:${this.port}`);
+  }
+
+  /** Starts a set of shards with `config` (at start, and when a reload changes what they listen with). */
+  async #startShards(config: Config, port = config.server.port): Promise<void> {
+    const shards = new ShardSet({
+      shards: config.server.workers > 0 ? config.server.workers : availableParallelism(),
+      config,
+      port,
+      counters: this.#counters,
+      logger: this.#logger,
+      testHooks: this.testHooks,
+      handlers: {
+        http: (request) => this.#serveHttp(request),
+        txBlock: () => this.#txStore.allocateBlock(TX_BLOCK_SIZE),
+      },
+    });
+    this.#shards = shards;
+    this.#log.reset();
+    shards.on('message', (shard, message) => this.#onShardMessage(shard, message));
+    shards.on('lost', (shard, code) => {
+      const lost = this.#shardGone(shard, 'shard restarted');
+      this.#logger.error({ shard, exitCode: code, stations: lost }, 'shard lost; its stations are disconnected and may reconnect at once');
+    });
+    shards.on('ready', (shard) => this.#log.shardReady(shard));
+    await shards.start();
+  }
+
+  #onShardMessage(shard: number, message: ShardNotification): void {
+    switch (message.t) {
+      case 'connected': {
+        const { replaced, stale } = this.registry.connected(message, shard);
+        if (stale) {
+          // A newer connection of this identity was already reported (from another shard): this one lost.
+          this.#shards.send(shard, { t: 'replace', identity: message.identity, connId: message.connId });
+          this.#logger.info({ identity: message.identity, shard, connId: message.connId }, 'station connected, but a newer connection exists: closing this one');
+          return;
+        }
+        if (replaced !== null && replaced.shard !== shard) {
+          // Newest wins, whichever shard holds the old connection (the same shard already closed it).
+          this.#shards.send(replaced.shard, { t: 'replace', identity: message.identity, connId: replaced.connId });
+        }
+        this.#logger.info({ identity: message.identity, account: message.account, version: message.version, remote: message.remoteAddress, shard, replaced: replaced !== null }, 'station connected');
+        this.#webhook.event('StationConnected', message, { remoteAddress: message.remoteAddress, replaced: replaced !== null }, message.at);
+        return;
+      }
+      case 'disconnected':
+        if (this.registry.disconnected(message)) {
+          this.#logger.info({ identity: message.identity, code: message.code, reason: message.reason || undefined, shard }, 'station disconnected');
+          this.webhookEvent('StationDisconnected', message.identity, { code: message.code, reason: message.reason }, message.at);
+        }
+        return;
+      case 'registryEvents':
+        for (const event of message.events) this.#registryEvent(event);
+        return;
+      case 'seen':
+        this.registry.seen(message.entries);
+        return;
+      case 'logClients':
+        this.#log.clients(shard, message.count);
+        return;
+      case 'log':
+        this.#log.lines(message.entries);
+        return;
+      case 'webhookSpool':
+        this.#webhook.enqueue(message.entries);
+        return;
+      case 'soapStation':
+        this.registry.soapStation(message);
+        this.#logger.debug({ identity: message.identity, version: message.version, callbackUrl: message.callbackUrl, remote: message.remoteAddress, shard }, 'OCPP-S station seen');
+        return;
+      case 'soapSeen':
+        this.registry.soapSeen(message.entries);
+        return;
+      default:
+        return;
+    }
+  }
+
+  #registryEvent(event: RegistryEvent): void {
+    if (event.t === 'boot') this.registry.boot(event.identity, event.connId, event.payload, event.status, event.at);
+    else this.registry.status(event.identity, event.connId, event.status);
+  }
+
+  /** Installs the handler for HTTP requests that shards forward to the control plane. */
+  setHttpHandler(handler: WebHandler): void {
+    this.#httpHandler = handler;
+  }
+
+  async #serveHttp(request: WebRequest): Promise<WebResponse> {
+    const phase = this.#phase;
+    if (phase !== 'running' && !request.path.startsWith('/health/')) {
+      return errorResponse(503, PHASE_MESSAGES[phase], { reason: 'NOT_READY', phase }, { 'Retry-After': '1' });
+    }
+    try {
+      return await this.#httpHandler(request);
+    } catch (error) {
+      this.#logger.error({ err: error, path: request.path }, 'HTTP handler failed');
+      return errorResponse(500, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  /** A shard is gone (crashed, or stopped for new listeners): its stations. Returns their number. */
+  #shardGone(shard: number, reason: string): number {
+    this.#log.shardGone(shard);
+    return this.registry.shardLost(shard, Date.now(), reason).length;
+  }
+
+  /** Stations, connected or not. */
+  stations(): StationRecord[] {
+    return [...this.registry.all()];
+  }
+
+  station(identity: string): StationRecord | undefined {
+    return this.registry.get(identity);
+  }
+
+  /** The channel that reaches a station now, or why there is none (STATION_NOT_FOUND, STATION_NOT_CONNECTED). */
+  channel(identity: string): StationChannel | RouterError {
+    const record = this.registry.get(identity);
+    if (record === undefined) return new RouterError(ErrorCode.STATION_NOT_FOUND, `unknown station ${identity}`);
+    if (record.transport === 'soap') return this.#soap.channel(record);
+    if (!record.connected || record.shard === null) return new RouterError(ErrorCode.STATION_NOT_CONNECTED, `${identity} is not connected`);
+    return new ShardChannel({ callOnShard: (shard, request) => this.#shards.request(shard, 'call', request) }, identity, record.version, record.shard);
+  }
+
+  /**
+   * Sends a CALL to a station, however it is reached, and resolves with its CALLRESULT payload. Rejects with
+   * STATION_NOT_FOUND, STATION_NOT_CONNECTED, CALL_TIMEOUT, CALL_ERROR, PAYLOAD_INVALID … The answer is posted
+   * as a webhook CommandResult event when events are on.
+   */
+  call(identity: string, action: string, payload: Record<string, unknown>, options?: number | CallOptions): Promise<Record<string, unknown>> {
+    const channel = this.channel(identity);
+    if (channel instanceof RouterError) return Promise.reject(channel);
+    const answer = channel.call(action, payload, typeof options === 'number' ? { timeoutMs: options } : options);
+    const record = this.registry.get(identity);
+    this.#webhook.commandResult({ identity, account: record?.account ?? null, version: record?.version ?? null }, action, payload, answer);
+    return answer;
+  }
+
+  /** Counters and connection counts from every shard (zeros for a shard that is restarting). */
+  shardStats(): Promise<ShardStats[]> {
+    return Promise.all(
+      Array.from({ length: this.#shards.shards }, (_, shard) =>
+        this.#shards.request(shard, 'stats', null).catch((): ShardStats => ({ shardId: shard, connections: 0, counters: {}, heap: { used: 0, total: 0, external: 0 } })),
+      ),
+    );
+  }
+
+  /**
+   * The Prometheus text exposition over the main thread and every shard (a shard that is restarting is
+   * missing from one scrape; its counters restart at 0, which Prometheus' rate() treats as a reset).
+   */
+  async metricsText(): Promise<{ contentType: string; body: string }> {
+    const metrics = (this.#metrics ??= new ControlMetrics({
+      stationsKnown: () => this.registry.size,
+      shardsReady: () => Array.from({ length: this.#shards.shards }, (_, i) => this.#shards.isListening(i)).filter(Boolean).length,
+      shardRestarts: () => Array.from({ length: this.#shards.shards }, (_, i) => this.#shards.restarts(i)),
+      webhook: () => this.#webhook.metrics(),
+      soap: () => this.#soap.metricsJson(),
+    }));
+    const shards = await Promise.all(Array.from({ length: this.#shards.shards }, (_, shard) => this.#shards.request(shard, 'metrics', null).catch((): MetricJson[] => [])));
+    return { contentType: metrics.contentType, body: await metrics.render(shards) };
+  }
+
+  /** Sum of a counter over shards. */
+  async counter(name: string): Promise<number> {
+    return (await this.shardStats()).reduce((sum, s) => sum + (s.counters[name] ?? 0), 0);
+  }
+
+  /**
+   * Applies a new configuration. Settings the running shards take on the fly are sent to them; a change of
+   * what they listen with (address, port, shard count, path, frame limit, ping interval) starts a new set of
+   * shards (see #relisten); `dataDir` needs a process restart and is returned.
+   */
+  reload(config: Config): { needRestart: string[]; relisten: string[]; done: Promise<void> } {
+    const old = this.#config;
+    const relisten = LISTENER_SETTINGS.filter(([, get]) => get(config) !== get(old)).map(([name]) => name);
+    const needRestart = config.dataDir !== old.dataDir ? ['dataDir'] : [];
+    this.#config = config;
+    this.#logger.level = config.log.level;
+    this.#webhook.reload(config);
+    if (relisten.length === 0) {
+      this.#shards.updateConfig(config);
+      return { needRestart, relisten, done: Promise.resolve() };
+    }
+    // One shard-set swap at a time; a reload during one waits for it. The API says so from now on.
+    if (this.#phase === 'running') this.#phase = 'swapping';
+    const done = (this.#relistening = this.#relistening.catch(() => undefined).then(() => this.#relisten(config, old, relisten)));
+    return { needRestart, relisten, done };
+  }
+
+  /**
+   * New listeners: the running shards stop as on TERM (in-flight work finishes, stations are closed with 1001
+   * and reconnect), then a new set starts with the new configuration. The API and the stations are unreachable
+   * in between (typically well under a second plus the in-flight work). If the new set cannot start (a port in
+   * use), the previous listeners come back.
+   */
+  async #relisten(config: Config, previous: Config, changed: string[]): Promise<void> {
+    if (this.#stopped !== null) return;
+    const old = this.#shards;
+    // Port 0 means "any": the new shards keep the port the old ones had, unless the configured port changed.
+    const port = config.server.port === 0 && previous.server.port === 0 ? old.port : config.server.port;
+    this.#logger.warn({ changed }, 'configuration changes the listeners: restarting the shards');
+    if (this.#phase === 'running') this.#phase = 'swapping';
+    try {
+      await old.stop('graceful', config.server.shutdownTimeoutMs, new RouterError(ErrorCode.SHARD_UNAVAILABLE, 'shards restarted for a configuration reload'));
+      for (let shard = 0; shard < old.shards; shard++) this.#shardGone(shard, 'shards restarted for a configuration reload');
+      if (this.#stopped !== null) return;
+      // The newest configuration: a reload without listener changes that came in meanwhile is part of it.
+      const current = this.#config;
+      try {
+        await this.#startShards(current, port);
+        this.#logger.info({ listen: current.server.listen, port: this.port, shards: this.#shards.shards, path: current.ocpp.path }, `ocpp-router listening on ${current.server.listen}:${this.port}`);
+      } catch (error) {
+        this.#logger.error({ err: error }, 'the new listeners cannot start; going back to the previous ones');
+        // The shards run the new settings they can take on the fly; only the listener settings go back.
+        const back = { ...current, server: { ...current.server, listen: previous.server.listen, port: previous.server.port, workers: previous.server.workers }, ocpp: { ...current.ocpp, path: previous.ocpp.path, maxFrameBytes: previous.ocpp.maxFrameBytes, pingIntervalS: previous.ocpp.pingIntervalS } };
+        this.#config = back;
+        await this.#startShards(back, previous.server.port === 0 ? old.port : previous.server.port);
+      }
+    } finally {
+      if (this.#phase === 'swapping') this.#phase = 'running';
+    }
+  }
+
+  async #saveRegistry(): Promise<void> {
+    try {
+      await this.registry.save();
+    } catch (error) {
+      this.#logger.error({ err: error }, 'cannot save the station registry');
+    }
+  }
+
+  /** Graceful (QUIT/TERM) or fast (INT) stop; idempotent. */
+  stop(mode: 'graceful' | 'fast' = 'graceful'): Promise<void> {
+    this.#stopped ??= (async () => {
+      this.#phase = 'stopping';
+      if (this.#saveTimer !== null) clearInterval(this.#saveTimer);
+      const deadlineMs = mode === 'graceful' ? this.#config.server.shutdownTimeoutMs : 0;
+      this.#logger.info({ mode, deadlineMs }, 'stopping');
+      // A shard-set swap in progress finishes first (it starts no new set once it sees the stop).
+      await this.#relistening.catch(() => undefined);
+      await this.#shards.stop(mode, deadlineMs);
+      for (const record of this.registry.all()) {
+        if (record.connected) this.registry.disconnected({ identity: record.identity, connId: record.connId!, code: 1001, reason: 'server stopped', at: Date.now() });
+      }
+      await this.registry.save(true).catch((error) => this.#logger.error({ err: error }, 'cannot save the station registry'));
+      // After the shards: their last spool entries arrived before they stopped.
+      await this.#webhook.close();
+      await this.#soap.close();
+      await this.#txStore.close?.();
+      this.#logger.info('stopped');
+    })();
+    return this.#stopped;
+  }
+
+  /** The webhook's spool and delivery state (null while it is off and no spool was ever opened). */
+  get webhook(): WebhookControl | null {
+    return this.#webhook.control;
+  }
+
+  /** Posts an event about a station (or about none: the API's async command results). */
+  webhookEvent(name: WebhookEventName, identity: string | null, data: Record<string, unknown>, at?: number): void {
+    if (identity === null) {
+      this.#webhook.event(name, null, data, at);
+      return;
+    }
+    const record = this.registry.get(identity);
+    this.#webhook.event(name, { identity, account: record?.account ?? null, version: record?.version ?? null }, data, at);
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * The OCPP-J station endpoint of a shard: the upgrade rules (path and identity, subprotocol, admission limits,
+ * Basic auth), one RpcSession per connection, newest-wins replacement, and the reports of connects and
+ * disconnects. The transport (src/transport/uws-server.ts) calls it; it never sees uWS.
+ */
+import type { Config } from '../config/types.js';
+import type { OcppVersion } from '../protocol/versions.js';
+import { RpcSession, type SessionContext } from '../protocol/ocpp-j/rpc-session.js';
+import { CloseCode } from '../protocol/ocpp-j/close-codes.js';
+import { parseStationPath, isRefusal, selectSubprotocol } from '../protocol/ocpp-j/handshake.js';
+import type { ShardToMain } from '../ipc/messages.js';
+import { disconnectReason } from '../metrics/catalog.js';
+import type { StationEndpointHandler, StationSocket, TransportViolation, UpgradeDecision, UpgradeInfo } from '../transport/uws-server.js';
+import { Admission, ConnectionSequence } from './admission.js';
+import { StationAuth } from './station-auth.js';
+import type { ShardCounters } from './counters.js';
+import type { ShardReports } from './reports.js';
+
+export interface StationData {
+  identity: string;
+  account: string | null;
+  version: OcppVersion;
+  remoteAddress: string;
+  connId: number;
+  session: RpcSession | null;
+}
+
+const REPLACED_REASON = 'replaced by a newer connection of the same identity';
+const BASIC_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="ocpp-router", charset="UTF-8"' };
+
+export interface StationEndpointDeps {
+  shards: number;
+  counters: SharedArrayBuffer;
+  config(): Config;
+  ctx: SessionContext;
+  post(message: ShardToMain): void;
+  reports: ShardReports;
+  shardCounters: ShardCounters;
+  stopping(): boolean;
+  logError(message: string): void;
+}
+
+export class StationEndpoint implements StationEndpointHandler<StationData> {
+  #deps: StationEndpointDeps;
+  #admission: Admission;
+  #auth: StationAuth;
+  /** Connection ids: one sequence over every shard, taken when an upgrade is accepted (newest = highest). */
+  #sequence: ConnectionSequence;
+  /** Current session per identity on this shard. */
+  readonly sessions = new Map<string, RpcSession>();
+
+  constructor(deps: StationEndpointDeps) {
+    this.#deps = deps;
+    const config = deps.config();
+    this.#admission = new Admission(deps.counters, { ...config.admission, shards: deps.shards });
+    this.#auth = new StationAuth(config.security.basicAuth, deps.logError);
+    this.#sequence = new ConnectionSequence(deps.counters);
+  }
+
+  configure(config: Config): void {
+    this.#admission.configure({ ...config.admission, shards: this.#deps.shards });
+    this.#auth.configure(config.security.basicAuth, this.#deps.logError);
+  }
+
+  // --- upgrade ---
+
+  upgrade(info: UpgradeInfo): UpgradeDecision<StationData> | Promise<UpgradeDecision<StationData>> {
+    const config = this.#deps.config();
+    const o = config.ocpp;
+    if (this.#deps.stopping()) return this.#refuse('shutdown', 503, 'server is shutting down', { 'Retry-After': String(config.admission.retryAfterS) });
+    const path = parseStationPath(info.url, o.path, o.maxIdentityLength);
+    if (isRefusal(path)) return this.#refuse(path.reason, path.status, path.message);
+    const protocol = selectSubprotocol(info.subprotocols, o.subprotocols, o.defaultVersion);
+    if (protocol === null) {
+      // OCPP-J 1.6 §3.1.2 / RFC 6455 §4.2.2: complete the handshake without a subprotocol, then close.
+      // The connection never becomes a station, so it takes no admission slot.
+      this.#deps.shardCounters.inc('upgradesRefused.subprotocol');
+      const station: StationData = { identity: path.identity, account: path.account, version: o.subprotocols[0]!, remoteAddress: info.remoteAddress, connId: 0, session: null };
+      return { accept: true, userData: station, subprotocol: '', closeAfterOpen: { code: CloseCode.PROTOCOL_ERROR, reason: 'no supported OCPP subprotocol offered' } };
+    }
+    const admit = this.#admission.admit();
+    if (admit !== null) {
+      return this.#refuse(admit.reason, 503, admit.reason === 'limit' ? 'too many stations connected' : 'too many connection attempts, retry later', { 'Retry-After': String(admit.retryAfterS) });
+    }
+    const station: StationData = { identity: path.identity, account: path.account, version: protocol.version, remoteAddress: info.remoteAddress, connId: 0, session: null };
+    const accept = (): UpgradeDecision<StationData> => {
+      // Taken here, right before uWS upgrades and opens the connection: the order of ids is the order of upgrades.
+      station.connId = this.#sequence.next();
+      return { accept: true, userData: station, subprotocol: protocol.header, release: () => this.#admission.release() };
+    };
+    const refuseAuth = (message: string): UpgradeDecision<StationData> => {
+      this.#admission.release();
+      return this.#refuse('auth', 401, message, BASIC_CHALLENGE);
+    };
+    const auth = this.#auth.check(path.identity, info.authorization);
+    if (!(auth instanceof Promise)) return auth.ok ? accept() : refuseAuth(auth.message);
+    return auth.then((outcome) => (outcome.ok ? accept() : refuseAuth(outcome.message)));
+  }
+
+  #refuse(reason: string, status: number, message: string, headers?: Record<string, string>): UpgradeDecision<StationData> {
+    this.#deps.shardCounters.inc(`upgradesRefused.${reason}`);
+    return headers === undefined ? { accept: false, status, message } : { accept: false, status, message, headers };
+  }
+
+  // --- connection lifecycle ---
+
+  open(socket: StationSocket, station: StationData): void {
+    const counters = this.#deps.shardCounters;
+    const session = new RpcSession(this.#deps.ctx, socket, station);
+    station.session = session;
+    const previous = this.sessions.get(station.identity);
+    if (previous !== undefined && previous.connId > station.connId) {
+      // Not expected (ids are taken right before the open), but the newer connection always wins.
+      counters.inc('connectionsReplaced');
+      session.close(CloseCode.REPLACED, REPLACED_REASON);
+      return;
+    }
+    this.sessions.set(station.identity, session);
+    if (previous !== undefined) {
+      counters.inc('connectionsReplaced');
+      previous.close(CloseCode.REPLACED, REPLACED_REASON);
+    }
+    counters.inc('connects');
+    this.#deps.reports.flushRegistry();
+    this.#deps.post({ t: 'connected', identity: station.identity, account: station.account, version: station.version, remoteAddress: station.remoteAddress, connId: station.connId, at: session.connectedAt });
+  }
+
+  message(_socket: StationSocket, station: StationData, text: string): void {
+    const session = station.session;
+    if (session === null) return;
+    this.#deps.reports.heard(session);
+    session.receive(text);
+  }
+
+  violation(socket: StationSocket, station: StationData, kind: TransportViolation, bytes: number): void {
+    this.#deps.shardCounters.inc(`badFrames.${kind}`);
+    if (kind === 'invalidUtf8') return; // uWS already dropped the connection; `close` follows
+    const session = station.session;
+    const [code, reason] = kind === 'binary'
+      ? // OCPP-J uses text frames only (OCPP-J 1.6 §4.1.2, 2.0.1 Part 4 §4.1.2).
+        [CloseCode.UNSUPPORTED_DATA, 'binary frames are not supported']
+      : [CloseCode.MESSAGE_TOO_BIG, `frame of ${bytes} bytes exceeds the ${this.#deps.config().ocpp.maxFrameBytes}-byte limit`];
+    if (session !== null) session.close(code, reason);
+    else socket.close(code, reason);
+  }
+
+  close(_socket: StationSocket, station: StationData, code: number, reason: string): void {
+    this.#admission.release();
+    const session = station.session;
+    if (session === null) return;
+    session.onClosed();
+    if (this.sessions.get(station.identity) === session) this.sessions.delete(station.identity);
+    this.#deps.shardCounters.inc(`disconnects.${disconnectReason(code)}`);
+    // Pending boot/status events of this connection go first: the registry ignores events of a gone connection.
+    this.#deps.reports.flushRegistry();
+    this.#deps.post({ t: 'disconnected', identity: station.identity, connId: station.connId, code, reason, at: Date.now() });
+  }
+
+  /** The control plane decided a connection lost to a newer one (on another shard, or reported late). */
+  replace(identity: string, connId: number): void {
+    const session = this.sessions.get(identity);
+    if (session !== undefined && session.connId === connId) {
+      this.#deps.shardCounters.inc('connectionsReplaced');
+      session.close(CloseCode.REPLACED, REPLACED_REASON);
+    }
+  }
+
+  /** True while some station has work in progress (graceful stop waits for it). */
+  get busy(): boolean {
+    for (const s of this.sessions.values()) if (s.busy) return true;
+    return false;
+  }
+}
