@@ -4,16 +4,16 @@
  * RouterError(CONFIG_INVALID); a file that cannot be read or parsed is RouterError(CONFIG_READ) with the
  * parser's position. The result is deep-frozen and passed in, never kept in a global.
  */
-import { readFileSync, existsSync } from 'node:fs';
-import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { parseDocument } from 'yaml';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ErrorCode, RouterError } from '../protocol/errors.js';
-import { readEnv, ENV_TABLE } from './env.js';
-import { isPasswordHash } from './password-hash.js';
-import { configSchema, PASSWORD_HASH_PATTERN, type SchemaNode } from './schema.js';
+import { readEnv } from './env.js';
+import { defaultConfigFile, displayPath, readConfigFile } from './files.js';
+import { getValidator, isPlainObject, semanticProblems, toProblem } from './problems.js';
 import type { Config } from './types.js';
+
+export { packageRoot, defaultConfigFile, readConfigFile, type ConfigReadDetails } from './files.js';
+export { describeConfig, type ConfigKeyDoc } from './describe.js';
 
 export interface LoadConfigOptions {
   /** Config file (.json, .yaml, .yml; other names are read as YAML, a superset of JSON). Null/absent: the package's `conf/default.json`. */
@@ -35,117 +35,9 @@ export interface ConfigProblem {
   source: string;
 }
 
-/** `details` of a CONFIG_READ error. */
-export interface ConfigReadDetails {
-  file: string;
-  reason: string;
-  line?: number;
-  column?: number;
-}
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: unknown };
 
-// ─── package root and default file ──────────────────────────────────────────────────────────────────
-
-const PACKAGE_NAME = 'ocpp-router';
-
-/**
- * The package root: the nearest folder above this module with the router's package.json. Works from the
- * repository (`dist/src/config/` → repo) and from a global install (`…/node_modules/ocpp-router/`).
- */
-export function packageRoot(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  let dir = here;
-  for (;;) {
-    const candidate = join(dir, 'package.json');
-    if (existsSync(candidate)) {
-      try {
-        const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: unknown };
-        if (pkg.name === PACKAGE_NAME) return dir;
-      } catch {
-        // not ours; keep walking
-      }
-    }
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  // dist/src/config → package root
-  return resolve(here, '..', '..', '..');
-}
-
-/** `conf/default.json` of the package. */
-export function defaultConfigFile(): string {
-  return join(packageRoot(), 'conf', 'default.json');
-}
-
-// ─── reading a file ─────────────────────────────────────────────────────────────────────────────────
-
-function displayPath(file: string, cwd: string): string {
-  const rel = relative(cwd, file);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split(sep).join('/') : file;
-}
-
-function lineColumn(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: offset - lineStart + 1 };
-}
-
-function readError(shown: string, reason: string, where: { line?: number; column?: number } = {}, cause?: unknown): RouterError {
-  const details: ConfigReadDetails = { file: shown, reason, ...where };
-  const at = where.line === undefined ? shown : `${shown}:${where.line}:${where.column ?? 1}`;
-  return new RouterError(ErrorCode.CONFIG_READ, `cannot read configuration ${at}: ${reason}`, { details, cause });
-}
-
-/** Reads and parses one config file; throws CONFIG_READ. An empty YAML document is `{}`. */
-export function readConfigFile(file: string, shown = file): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
-    throw readError(shown, reason, {}, error);
-  }
-  text = text.replace(/^\uFEFF/, '');
-  const ext = extname(file).toLowerCase();
-  if (ext === '.json') {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (error) {
-      const message = (error as Error).message;
-      const pos = /at position (\d+)/.exec(message);
-      const lc = /\(line (\d+) column (\d+)\)/.exec(message);
-      const where = lc ? { line: Number(lc[1]), column: Number(lc[2]) } : pos ? lineColumn(text, Number(pos[1])) : {};
-      const reason = message.replace(/\s*in JSON at position \d+.*$/s, '').replace(/\s*\(line \d+ column \d+\)/, '');
-      throw readError(shown, text.trim() === '' ? 'empty file' : reason, where, error);
-    }
-  }
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
-  const first = doc.errors[0];
-  if (first !== undefined) {
-    const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more)` : '';
-    throw readError(shown, `${first.message}${more}`, lineColumn(text, first.pos[0]), first);
-  }
-  const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
-  return value === null || value === undefined ? {} : value;
-}
-
 // ─── merging with source tracking ───────────────────────────────────────────────────────────────────
-
-function isPlainObject(value: unknown): value is JsonObject {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
-}
 
 /** Sets `path` (dotted) in `target`, creating objects on the way; false if a non-object is in the way. */
 function setPath(target: JsonObject, path: string, value: unknown): boolean {
@@ -200,151 +92,6 @@ class Sources {
       p = p.slice(0, dot);
     }
   }
-}
-
-// ─── validation ─────────────────────────────────────────────────────────────────────────────────────
-
-let validator: ValidateFunction | undefined;
-
-function getValidator(): ValidateFunction {
-  validator ??= new Ajv({
-    allErrors: true,
-    useDefaults: true,
-    allowUnionTypes: true,
-    verbose: true,
-    strict: true,
-    keywords: ['x-unit'],
-  }).compile(configSchema);
-  return validator;
-}
-
-const PATTERN_MESSAGES: Record<string, string> = {
-  [PASSWORD_HASH_PATTERN]: 'must be a password hash scrypt$N$r$p$salt$hash (made by `ocpp-router hash-password`)',
-  '^[^:]+$': 'must not contain ":"',
-};
-
-function pointerToPath(pointer: string): string {
-  if (pointer === '') return '';
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .join('.');
-}
-
-function join2(base: string, key: string): string {
-  return base === '' ? key : `${base}.${key}`;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
-}
-
-function suggestion(key: string, known: string[]): string {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const k of known) {
-    const d = editDistance(key, k);
-    if (d < bestDistance) {
-      best = k;
-      bestDistance = d;
-    }
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${best}"?)` : '';
-}
-
-function toProblem(error: ErrorObject): { path: string; message: string } | null {
-  const base = pointerToPath(error.instancePath);
-  const params = error.params as Record<string, unknown>;
-  switch (error.keyword) {
-    case 'additionalProperties': {
-      const key = String(params['additionalProperty']);
-      const known = Object.keys((error.parentSchema as SchemaNode | undefined)?.properties ?? {});
-      return { path: join2(base, key), message: `unknown key${suggestion(key, known)}` };
-    }
-    case 'propertyNames':
-      return null; // the nested error (with propertyName) says it better
-    case 'enum': {
-      const allowed = (params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ');
-      return { path: base, message: `must be one of ${allowed}` };
-    }
-    case 'pattern': {
-      const pattern = String(params['pattern']);
-      const message = PATTERN_MESSAGES[pattern] ?? (base.endsWith('path') && base.startsWith('ocpp')
-        ? 'must start with "/", with no trailing "/" and no "?", "#" or blanks'
-        : `must match ${pattern}`);
-      const name = (error as ErrorObject & { propertyName?: string }).propertyName;
-      return name === undefined ? { path: base, message } : { path: join2(base, name), message: `key ${message}` };
-    }
-    default: {
-      const name = (error as ErrorObject & { propertyName?: string }).propertyName;
-      const message = error.message ?? error.keyword;
-      return name === undefined ? { path: base, message } : { path: join2(base, name), message: `key ${message}` };
-    }
-  }
-}
-
-/** Rules across keys; `data` may be invalid elsewhere, so every access is checked. */
-function semanticProblems(data: JsonObject): { path: string; message: string }[] {
-  const out: { path: string; message: string }[] = [];
-  const ocpp = isPlainObject(data['ocpp']) ? data['ocpp'] : {};
-  const security = isPlainObject(data['security']) ? data['security'] : {};
-  const auth = isPlainObject(security['basicAuth']) ? security['basicAuth'] : {};
-  const defaultVersion = ocpp['defaultVersion'];
-  const subprotocols = ocpp['subprotocols'];
-  if (typeof defaultVersion === 'string' && Array.isArray(subprotocols) && !subprotocols.includes(defaultVersion)) {
-    out.push({ path: 'ocpp.defaultVersion', message: 'must be one of ocpp.subprotocols' });
-  }
-  if (auth['enable'] === true && auth['file'] === null && isPlainObject(auth['passwords']) && Object.keys(auth['passwords']).length === 0) {
-    out.push({
-      path: 'security.basicAuth.enable',
-      message: 'needs security.basicAuth.passwords or security.basicAuth.file (no station could log in)',
-    });
-  }
-  const api = isPlainObject(data['api']) ? data['api'] : {};
-  const apiAuth = isPlainObject(api['auth']) ? api['auth'] : {};
-  // An authentication mode without credentials locks everyone out (every request 401) instead of failing early.
-  if (apiAuth['mode'] === 'bearer' && Array.isArray(apiAuth['tokens']) && apiAuth['tokens'].length === 0) {
-    out.push({ path: 'api.auth.tokens', message: 'needs at least one token when api.auth.mode is bearer (every request would get 401)' });
-  }
-  if (apiAuth['mode'] === 'basic' && isPlainObject(apiAuth['users']) && Object.keys(apiAuth['users']).length === 0) {
-    out.push({ path: 'api.auth.users', message: 'needs at least one user when api.auth.mode is basic (every request would get 401)' });
-  }
-  const pattern = new RegExp(PASSWORD_HASH_PATTERN);
-  for (const [path, hashes] of [['security.basicAuth.passwords', auth['passwords']], ['api.auth.users', apiAuth['users']]] as const) {
-    if (!isPlainObject(hashes)) continue;
-    for (const [name, hash] of Object.entries(hashes)) {
-      // Well-formed (the schema checked the shape) but with numbers out of the supported range.
-      if (typeof hash === 'string' && pattern.test(hash) && !isPasswordHash(hash)) {
-        out.push({ path: `${path}.${name}`, message: 'has unsupported scrypt parameters or lengths' });
-      }
-    }
-  }
-  const webhook = isPlainObject(data['webhook']) ? data['webhook'] : {};
-  const events = isPlainObject(webhook['events']) ? webhook['events'] : {};
-  if (webhook['enable'] === true && webhook['url'] === null) {
-    out.push({ path: 'webhook.url', message: 'must be set when webhook.enable is true (WEBHOOK_URL)' });
-  }
-  if (webhook['authorization'] === 'Basic' && webhook['username'] === '') {
-    out.push({ path: 'webhook.username', message: 'must be set when webhook.authorization is Basic' });
-  }
-  if (webhook['authorization'] === 'Bearer' && webhook['token'] === '') {
-    out.push({ path: 'webhook.token', message: 'must be set when webhook.authorization is Bearer' });
-  }
-  if (events['enable'] === true && events['url'] === null && webhook['url'] === null) {
-    out.push({ path: 'webhook.events.url', message: 'webhook.events.enable needs webhook.events.url or webhook.url (events would go nowhere)' });
-  }
-  return out;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -464,67 +211,3 @@ export function formatConfigErrors(error: unknown): string {
   return typeof message === 'string' ? message : String(error);
 }
 
-export interface ConfigKeyDoc {
-  /** `section` for an object with fixed keys, `key` for everything else. */
-  kind: 'section' | 'key';
-  path: string;
-  /** `integer`, `string`, `string | null`, `boolean`, `array of …`, `map of …`. */
-  type: string;
-  default: Json | undefined;
-  description: string;
-  /** Bounds, allowed values, unit, as text. */
-  constraints: string;
-  /** Env variables that set it (env.ts). */
-  env: string[];
-}
-
-function typeText(node: SchemaNode): string {
-  if (node.type === 'array' && node.items) return `array of ${typeText(node.items)}`;
-  if (node.type === 'object' && !node.properties && typeof node.additionalProperties === 'object') {
-    return `map of ${typeText(node.propertyNames ?? { type: 'string' })} → ${typeText(node.additionalProperties)}`;
-  }
-  if (Array.isArray(node.type)) return node.type.join(' | ');
-  return node.type ?? 'any';
-}
-
-function constraintsText(node: SchemaNode): string {
-  const parts: string[] = [];
-  if (node.enum) parts.push(`one of ${node.enum.map((v) => `\`${JSON.stringify(v)}\``).join(', ')}`);
-  if (node.minimum !== undefined && node.maximum !== undefined) parts.push(`${node.minimum} … ${node.maximum}`);
-  else if (node.minimum !== undefined) parts.push(`≥ ${node.minimum}`);
-  else if (node.maximum !== undefined) parts.push(`≤ ${node.maximum}`);
-  if (node['x-unit']) parts.push(node['x-unit']);
-  if (node.minLength !== undefined && node.minLength > 0) parts.push(`non-empty`);
-  if (node.type === 'array') {
-    if (node.minItems) parts.push(`at least ${node.minItems} item${node.minItems === 1 ? '' : 's'}`);
-    if (node.uniqueItems) parts.push('unique items');
-    if (node.items) {
-      const inner = constraintsText(node.items);
-      if (inner) parts.push(`items: ${inner}`);
-    }
-  }
-  return parts.join('; ');
-}
-
-/** Every section and key of the schema, depth first, with type, default, constraints and env names. */
-export function describeConfig(): ConfigKeyDoc[] {
-  const out: ConfigKeyDoc[] = [];
-  const walk = (node: SchemaNode, path: string): void => {
-    for (const [key, child] of Object.entries(node.properties ?? {})) {
-      const childPath = join2(path, key);
-      const isSection = child.type === 'object' && child.properties !== undefined;
-      out.push({
-        kind: isSection ? 'section' : 'key',
-        path: childPath,
-        type: typeText(child),
-        default: child.default as Json | undefined,
-        description: child.description ?? '',
-        constraints: isSection ? '' : constraintsText(child),
-        env: ENV_TABLE.filter((e) => e.path === childPath).map((e) => e.name),
-      });
-      if (isSection) walk(child, childPath);
-    }
-  };
-  walk(configSchema, '');
-  return out;
-}

@@ -18,7 +18,7 @@ import type { ShardStats, RegistryEvent } from '../ipc/messages.js';
 import type { MetricJson } from '../metrics/metric-json.js';
 import { ControlMetrics } from '../metrics/control-metrics.js';
 import { RouterError, ErrorCode } from '../protocol/errors.js';
-import { createSharedCounters } from '../shard/admission.js';
+import { createSharedCounters } from '../ipc/shared-counters.js';
 import { errorResponse, type WebHandler, type WebRequest, type WebResponse } from '../http/types.js';
 import { ShardSet, type ShardNotification } from './shard-set.js';
 import type { ShardSupervisor } from './shard-supervisor.js';
@@ -30,6 +30,9 @@ import { ShardChannel } from './channels/shard-channel.js';
 import type { CallOptions, StationChannel } from './channels/station-channel.js';
 import { WebhookService } from './webhook/events.js';
 import type { WebhookControl, WebhookEventName } from './webhook/delivery.js';
+import { LISTENER_SETTINGS, PHASE_MESSAGES, type RouterPhase } from './phase.js';
+
+export type { RouterPhase } from './phase.js';
 
 const TX_BLOCK_SIZE = 256;
 const REGISTRY_SAVE_MS = 5000;
@@ -45,28 +48,6 @@ export interface RouterServerOptions {
    */
   http?: (server: RouterServer) => WebHandler;
 }
-
-/**
- * Where the router is in its life. Until `running` (at start, while a reload swaps the shard set, while stopping)
- * forwarded HTTP requests get 503 with Retry-After, except the health probes, which always answer.
- */
-export type RouterPhase = 'starting' | 'running' | 'swapping' | 'stopping';
-
-const PHASE_MESSAGES: Record<Exclude<RouterPhase, 'running'>, string> = {
-  starting: 'the router is starting; retry shortly',
-  swapping: 'the router is restarting its listeners (configuration reload); retry shortly',
-  stopping: 'the router is shutting down',
-};
-
-/** Settings the running shards cannot take: a change starts a new shard set. */
-const LISTENER_SETTINGS: ReadonlyArray<[name: string, get: (c: Config) => unknown]> = [
-  ['server.listen', (c) => c.server.listen],
-  ['server.port', (c) => c.server.port],
-  ['server.workers', (c) => c.server.workers],
-  ['ocpp.path', (c) => c.ocpp.path],
-  ['ocpp.maxFrameBytes', (c) => c.ocpp.maxFrameBytes],
-  ['ocpp.pingIntervalS', (c) => c.ocpp.pingIntervalS],
-];
 
 export class RouterServer {
   readonly registry = new StationRegistry();

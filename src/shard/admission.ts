@@ -3,37 +3,7 @@
  * SharedArrayBuffer every shard sees) and an accept-rate limit (a token bucket per shard, each with its
  * share of the configured rate).
  */
-export const SHARED_COUNTERS = {
-  /** Stations connected, or reserved by an upgrade in progress, over all shards (an Int32 at byte 0). */
-  connected: 0,
-  length: 1,
-} as const;
-
-/** Byte offset of the connection sequence (a BigInt64, 8-byte aligned) in the shared buffer. */
-const SEQUENCE_OFFSET = 8;
-
-/** The buffer every shard of a process shares: the connected counter and the connection sequence. */
-export function createSharedCounters(): SharedArrayBuffer {
-  return new SharedArrayBuffer(SEQUENCE_OFFSET + 8);
-}
-
-/**
- * The connection sequence: one number per accepted upgrade, strictly increasing over every shard of the process
- * (an atomic add on shared memory), taken when the upgrade is accepted. It is the connection's id everywhere
- * (`connId`), and it decides which of two connections of one identity is the newer, whatever order their
- * messages reach the control plane in. Safe as a JavaScript number up to 2^53 connections.
- */
-export class ConnectionSequence {
-  #cell: BigInt64Array;
-
-  constructor(shared: SharedArrayBuffer) {
-    this.#cell = new BigInt64Array(shared, SEQUENCE_OFFSET, 1);
-  }
-
-  next(): number {
-    return Number(Atomics.add(this.#cell, 0, 1n) + 1n);
-  }
-}
+import { SHARED_COUNTERS } from '../ipc/shared-counters.js';
 
 export interface AdmissionOptions {
   maxStations: number;

@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { MESSAGE_TYPE_NAMES, MessageType, isV2, type StationVersion } from '../protocol/versions.js';
-import type { SessionHooks, RpcSession } from '../protocol/ocpp-j/rpc-session.js';
+import type { ObservedSession, SessionHooks } from '../protocol/ocpp-j/rpc-session.js';
 import type { BackendReply } from '../protocol/backend.js';
 import type { ConnectorStatus, RegistryEvent } from '../ipc/messages.js';
 import type { ShardMetrics } from '../metrics/shard-metrics.js';
@@ -20,7 +20,7 @@ export function connectorStatus(version: StationVersion, payload: Record<string,
 }
 
 /** The registry event a completed station CALL produces (BootNotification, StatusNotification), or null. */
-export function registryEventOf(session: RpcSession, action: string, request: Record<string, unknown>, reply: BackendReply): RegistryEvent | null {
+export function registryEventOf(session: ObservedSession, action: string, request: Record<string, unknown>, reply: BackendReply): RegistryEvent | null {
   if (reply.kind !== 'result') return null;
   if (action === 'BootNotification') return { t: 'boot', identity: session.identity, connId: session.connId, payload: request, status: String(reply.payload.status), at: Date.now() };
   if (action === 'StatusNotification') return { t: 'status', identity: session.identity, connId: session.connId, status: connectorStatus(session.version, request, Date.now()) };

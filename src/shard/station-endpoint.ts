@@ -11,7 +11,8 @@ import { parseStationPath, isRefusal, selectSubprotocol } from '../protocol/ocpp
 import type { ShardToMain } from '../ipc/messages.js';
 import { disconnectReason } from '../metrics/catalog.js';
 import type { StationEndpointHandler, StationSocket, TransportViolation, UpgradeDecision, UpgradeInfo } from '../transport/uws-server.js';
-import { Admission, ConnectionSequence } from './admission.js';
+import { ConnectionSequence } from '../ipc/shared-counters.js';
+import { Admission } from './admission.js';
 import { StationAuth } from './station-auth.js';
 import type { ShardCounters } from './counters.js';
 import type { ShardReports } from './reports.js';

@@ -5,7 +5,7 @@
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { decideUpgrade, refuse, type Refusal } from './uws-http.js';
 
-/** The subprotocol live-log clients may offer (see src/api/auth.ts logAuthHeaders for the bearer one). */
+/** The subprotocol live-log clients may offer (see src/http/api-auth.ts logAuthHeaders for the bearer one). */
 const LOG_SUBPROTOCOL = 'log';
 
 /** Above this many buffered bytes a log client is considered slow and frames to it are dropped. */

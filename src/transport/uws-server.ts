@@ -4,7 +4,6 @@
  */
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSocket, us_socket_context_t } from 'uWebSockets.js';
-import type { SessionTransport } from '../protocol/ocpp-j/rpc-session.js';
 import { addLogEndpoint, type LogEndpointHandler } from './log-endpoint.js';
 import type { HttpService, WebRequest, WebResponse } from '../http/types.js';
 import { decideUpgrade, refuse, writeResponse } from './uws-http.js';
@@ -57,8 +56,8 @@ export interface EndpointOptions {
   logPath: string;
 }
 
-/** A station connection as the session sees it; guards against use after close. */
-export class StationSocket implements SessionTransport {
+/** A station connection as the session sees it (its transport: send text, close); guards against use after close. */
+export class StationSocket {
   #ws: WebSocket<ConnectionData<unknown>>;
   #open = true;
 

@@ -1,3 +1,9 @@
+/**
+ * OCPP-J over any text transport: frames (./frames.ts: parse once, serialize directly), the handshake rules
+ * (./handshake.ts: identity, subprotocol, Basic header), close codes, and the RPC session here: one station's
+ * discipline in both directions. Nothing in this folder knows sockets, threads or backends' implementations:
+ * the transport and the backend are injected (./session-context.ts, ../backend.ts).
+ */
 import { MessageType, MESSAGE_TYPE_NAMES, type StationVersion } from '../versions.js';
 import { RpcErrorCode, canonicalErrorCode, wireErrorCode } from '../rpc-error-codes.js';
 import type { ActionValidators, ValidationIssue } from '../validation/types.js';
@@ -17,55 +23,9 @@ import {
   type Payload,
 } from './frames.js';
 import { CloseCode } from './close-codes.js';
+import type { ObservedSession, SessionContext, SessionTransport } from './session-context.js';
 
-/** How a session talks to its socket; the only transport dependency. */
-export interface SessionTransport {
-  /** Sends a text frame; false when the socket is gone. */
-  send(text: string): boolean;
-  close(code: number, reason: string): void;
-}
-
-export type Direction = 'in' | 'out';
-
-/** Shard-wide observer of session events: registry updates, metrics, live log. Never per-session. */
-export interface SessionHooks {
-  /** A well-formed frame, after parsing (in) or before sending (out). */
-  frame?(session: RpcSession, direction: Direction, messageType: number, id: string, action: string | null, payload: unknown): void;
-  badFrame?(session: RpcSession, frame: BadFrame): void;
-  /** An inbound CALL was rejected before reaching the backend (unknown action, schema, boot state). */
-  callRejected?(session: RpcSession, action: string, code: RpcErrorCode, reason: 'unknownAction' | 'notSupported' | 'validation' | 'security'): void;
-  /** The backend's reply did not validate against the response schema. */
-  invalidReply?(session: RpcSession, action: string, issues: ValidationIssue[]): void;
-  /** An inbound CALL was answered; handlingMs from receipt to reply sent (performance.now() clock). */
-  callHandled?(session: RpcSession, action: string, ok: boolean, handlingMs: number): void;
-  /** A CALL this station answered (CALLRESULT) — BootNotification, StatusNotification etc. */
-  stationCallCompleted?(session: RpcSession, action: string, request: Payload, reply: BackendReply): void;
-  /** Outbound call outcomes. */
-  outboundDone?(session: RpcSession, action: string, outcome: 'result' | 'error' | 'timeout' | 'invalid' | 'aborted', roundTripMs: number): void;
-  /** A CALLRESULT/CALLERROR with an id we are not waiting for: late (after timeout) or unknown. */
-  strayResult?(session: RpcSession, kind: 'late' | 'unknown'): void;
-  closedForPolicy?(session: RpcSession, reason: 'badMessages' | 'inboundQueueFull'): void;
-}
-
-export interface SessionOptions {
-  /** Deepest nesting of a payload in either direction (json-depth.ts); deeper frames are a FormatViolation. */
-  maxPayloadDepth: number;
-  inboundQueueMax: number;
-  outboundQueueMax: number;
-  callTimeoutMs: number;
-  maxBadMessagesInRow: number;
-  rejectCallsBeforeAccepted: boolean;
-}
-
-/** Everything sessions of one shard share; one object per shard keeps each session small. */
-export interface SessionContext {
-  options: SessionOptions;
-  backend: Backend;
-  lookup(version: StationVersion, action: string): ActionValidators | undefined;
-  hooks: SessionHooks;
-  /** Unique message ids for outgoing CALLs (unique beyond one WebSocket: 2.1 Part 4 §4.1.4). */
-  nextMessageId(): string;
-}
+export type { Direction, ObservedSession, SessionContext, SessionHooks, SessionOptions, SessionTransport } from './session-context.js';
 
 interface OutboundCall extends QueuedCall {
   action: string;
@@ -81,7 +41,7 @@ export type BootState = 'unknown' | 'Accepted' | 'Pending' | 'Rejected';
  * outgoing CALLs one in flight with a bounded queue and a timeout (OCPP-J 1.6 §4.1.1 and errata §3.5;
  * 2.0.1 Part 4 §4.1.1).
  */
-export class RpcSession implements StationContext {
+export class RpcSession implements StationContext, ObservedSession {
   readonly identity: string;
   readonly account: string | null;
   readonly version: StationVersion;

@@ -1,0 +1,24 @@
+import type { Config } from '../config/types.js';
+
+/**
+ * Where the router is in its life. Until `running` (at start, while a reload swaps the shard set, while stopping)
+ * forwarded HTTP requests get 503 with Retry-After, except the health probes, which always answer.
+ */
+export type RouterPhase = 'starting' | 'running' | 'swapping' | 'stopping';
+
+export const PHASE_MESSAGES: Record<Exclude<RouterPhase, 'running'>, string> = {
+  starting: 'the router is starting; retry shortly',
+  swapping: 'the router is restarting its listeners (configuration reload); retry shortly',
+  stopping: 'the router is shutting down',
+};
+
+/** Settings the running shards cannot take: a change starts a new shard set. */
+export const LISTENER_SETTINGS: ReadonlyArray<[name: string, get: (c: Config) => unknown]> = [
+  ['server.listen', (c) => c.server.listen],
+  ['server.port', (c) => c.server.port],
+  ['server.workers', (c) => c.server.workers],
+  ['ocpp.path', (c) => c.ocpp.path],
+  ['ocpp.maxFrameBytes', (c) => c.ocpp.maxFrameBytes],
+  ['ocpp.pingIntervalS', (c) => c.ocpp.pingIntervalS],
+];
+
