@@ -20,8 +20,12 @@ export const DIST = join(ROOT, 'dist');
 export const RESULTS = join(ROOT, 'bench', 'results', 'results.jsonl');
 
 /** router: default config; router-nometrics: METRICS=off; floor: raw uWS echo; ocpp-rpc: the peer library. */
-export type Target = 'router' | 'router-nometrics' | 'floor' | 'ocpp-rpc';
-export const TARGETS: readonly Target[] = ['router', 'router-nometrics', 'floor', 'ocpp-rpc'];
+/**
+ * `router-baseline`: another build of the router, for before/after ratios in one run: the checkout or snapshot
+ * at `BENCH_BASELINE_DIR` (built: its `dist/src/main.js`), started exactly like `router`.
+ */
+export type Target = 'router' | 'router-nometrics' | 'router-baseline' | 'floor' | 'ocpp-rpc';
+export const TARGETS: readonly Target[] = ['router', 'router-nometrics', 'router-baseline', 'floor', 'ocpp-rpc'];
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 export const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
@@ -104,12 +108,15 @@ export async function startServer(target: Target, options: ServerOptions): Promi
   const log = openSync(logFile, 'a');
   let child: ChildProcess;
   let dataDir = '';
-  if (target === 'router' || target === 'router-nometrics') {
+  if (target === 'router' || target === 'router-nometrics' || target === 'router-baseline') {
     dataDir = options.dataDir ?? mkdtempSync(join(options.workDir, 'data-'));
     const execArgs = options.cpuProfDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir];
+    const baseline = process.env.BENCH_BASELINE_DIR;
+    if (target === 'router-baseline' && (baseline === undefined || baseline === '')) throw new Error('router-baseline needs BENCH_BASELINE_DIR (a built checkout to compare with)');
+    const root = target === 'router-baseline' ? baseline! : ROOT;
     // The same command line as `npm start` (package.json), flags included.
-    child = spawn(process.execPath, [...execArgs, '--max-semi-space-size=1', join(DIST, 'src', 'main.js'), 'serve'], {
-      cwd: ROOT,
+    child = spawn(process.execPath, [...execArgs, '--max-semi-space-size=1', join(root, 'dist', 'src', 'main.js'), 'serve'], {
+      cwd: root,
       env: { ...process.env, PORT: String(port), LISTEN: '127.0.0.1', WORKERS: String(options.workers), DATA_DIR: dataDir, LOG_LEVEL: 'warn', METRICS: target === 'router-nometrics' ? 'off' : 'on', ...options.env },
       stdio: ['ignore', log, log],
     });

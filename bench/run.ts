@@ -187,6 +187,8 @@ async function heartbeat(args: Args, workDir: string): Promise<void> {
   process.stdout.write(`CPU per message router/floor: ${fmt(ratio)}× (target ≤ 1.3×); user CPU only: ${fmt(userRatio)}×\n`);
   const metricsRatio = results.router !== undefined && results['router-nometrics'] !== undefined ? results.router.serverCpuUsPerMsg / results['router-nometrics'].serverCpuUsPerMsg : NaN;
   if (!Number.isNaN(metricsRatio)) process.stdout.write(`CPU per message metrics on/off: ${fmt(metricsRatio)}×\n`);
+  const baselineRatio = results.router !== undefined && results['router-baseline'] !== undefined ? results.router.serverCpuUsPerMsg / results['router-baseline'].serverCpuUsPerMsg : NaN;
+  if (!Number.isNaN(baselineRatio)) process.stdout.write(`CPU per message router/router-baseline (${process.env.BENCH_BASELINE_DIR}): ${fmt(baselineRatio)}×\n`);
   for (const t of params.targets) {
     const r = results[t]!;
     const threads = Object.entries(r.serverThreads).map(([k, v]) => `${k} ${v.userS}u+${v.systemS}s`).join(', ');
@@ -194,7 +196,7 @@ async function heartbeat(args: Args, workDir: string): Promise<void> {
     if (errorTotal(r.errors) > 0) process.stdout.write(`${t} errors: ${JSON.stringify(r.errors)}\n`);
   }
   if (cpuProfDir !== null) process.stdout.write(`router CPU profiles: ${cpuProfDir}\n  ${readdirSync(cpuProfDir).join('\n  ')}\n`);
-  save(args, { scenario: 'heartbeat', params, ...facts, results, cpuPerMsgRatioRouterOverFloor: ratio, userCpuPerMsgRatioRouterOverFloor: userRatio, cpuPerMsgRatioMetricsOnOverOff: metricsRatio, note: 'message = one Heartbeat round trip; server CPU = utime+stime of the server process from /proc over the measured window' });
+  save(args, { scenario: 'heartbeat', params, ...facts, results, cpuPerMsgRatioRouterOverFloor: ratio, userCpuPerMsgRatioRouterOverFloor: userRatio, cpuPerMsgRatioMetricsOnOverOff: metricsRatio, cpuPerMsgRatioRouterOverBaseline: baselineRatio, baselineDir: process.env.BENCH_BASELINE_DIR ?? null, note: 'message = one Heartbeat round trip; server CPU = utime+stime of the server process from /proc over the measured window' });
 }
 
 // ───────────────────────────── scenario: idle-rss ─────────────────────────────

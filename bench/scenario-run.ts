@@ -202,7 +202,7 @@ type LoopDelay = Record<string, Record<string, number>>;
 
 /** Scrapes the router's /metrics; returns ocpp_event_loop_delay_seconds by thread and stat (mean, p99, max). */
 async function scrapeLoopDelay(server: Server): Promise<LoopDelay | null> {
-  if (server.target !== 'router') return null;
+  if (server.target !== 'router' && server.target !== 'router-baseline') return null;
   try {
     const res = await fetch(`http://127.0.0.1:${server.port}/metrics`, { signal: AbortSignal.timeout(10_000) });
     const text = await res.text();
@@ -351,6 +351,8 @@ async function runFleet(name: string, s: FleetScenario, workDir: string, noSave:
     rssPerStationRouterOverFloor: ratio('floor', (r) => r.rssPerStationBytes),
     rssPerStationRouterOverOcppRpc: ratio('ocpp-rpc', (r) => r.rssPerStationBytes),
     p99RouterOverFloor: ratio('floor', (r) => r.latencyUs.p99!),
+    cpuPerMsgRouterOverBaseline: ratio('router-baseline', (r) => r.serverCpuUsPerMsg),
+    p99RouterOverBaseline: ratio('router-baseline', (r) => r.latencyUs.p99!),
   };
   const conditions = `${name}: ${s.stations} stations, ${s.traffic === 'open' ? `open loop ${s.ratePerS} msgs/s` : `closed loop, ${s.inFlight} in flight per station`}, mix ${JSON.stringify(s.mix)}, warmup ${s.warmupS} s, window ${s.durationS} s, router WORKERS=${s.workers}, load generators ${Math.max(s.lgProcs, Math.ceil(s.stations / MAX_PER_PROC))} proc × ${s.lgThreads} thread | ${String(facts.cpuModel)}, ${String(facts.cores)} cores, Node ${String(facts.node)}, git ${String(facts.gitRev)}${facts.gitDirty === true ? '+dirty' : ''}`;
   process.stdout.write(`\n${conditions}\n`);
@@ -361,6 +363,7 @@ async function runFleet(name: string, s: FleetScenario, workDir: string, noSave:
     )}\n`,
   );
   process.stdout.write(`CPU per message: router/floor ${fmt(ratios.cpuPerMsgRouterOverFloor)}× (target ≤ 1.3×), router/ocpp-rpc ${fmt(ratios.cpuPerMsgRouterOverOcppRpc)}× (target ≤ 0.5×); user CPU router/floor ${fmt(ratios.userCpuPerMsgRouterOverFloor)}×\n`);
+  if (!Number.isNaN(ratios.cpuPerMsgRouterOverBaseline)) process.stdout.write(`router/router-baseline (${process.env.BENCH_BASELINE_DIR}): CPU per message ${fmt(ratios.cpuPerMsgRouterOverBaseline)}×, p99 ${fmt(ratios.p99RouterOverBaseline)}×\n`);
   for (const r of results) {
     const threads = Object.entries(r.serverThreads).map(([k, v]) => `${k} ${v.userS}u+${v.systemS}s`).join(', ');
     process.stdout.write(`${r.target} CPU by thread: ${threads}\n`);

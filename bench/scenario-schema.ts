@@ -18,7 +18,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import type { MixAction } from './fleet-generator.js';
 
-export type ScenarioTarget = 'router' | 'router-nometrics' | 'floor' | 'ocpp-rpc';
+export type ScenarioTarget = 'router' | 'router-nometrics' | 'router-baseline' | 'floor' | 'ocpp-rpc';
 
 interface Common {
   description: string;
@@ -70,7 +70,7 @@ export interface ExternalScenario {
 
 export type Scenario = FleetScenario | StormScenario | FanoutScenario | ExternalScenario;
 
-const targets = { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['router', 'router-nometrics', 'floor', 'ocpp-rpc'] } };
+const targets = { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['router', 'router-nometrics', 'router-baseline', 'floor', 'ocpp-rpc'] } };
 const common = {
   description: { type: 'string', minLength: 1 },
   targets,
