@@ -15,7 +15,7 @@ import { startTestServer, waitFor, type TestServer } from './helpers/server.js';
 import { FAST_TIMINGS, startEmulatorSetup, type EmuSetup, type Sent } from './helpers/emulator.js';
 import { SCHEMAS_DIR } from './helpers/schema-samples.js';
 import { startFleet, templateStations, type StationEvent, type StartFleetOptions } from '../src/emulator/index.js';
-import { CP_ACTIONS_15 } from '../src/emulator/commands-v15.js';
+import { CP_ACTIONS_15 } from '../src/emulator/commands/v15.js';
 import { codecs } from '../src/protocol/soap/generated/soap-tables.js';
 
 type Version = 'ocpp1.5' | 'ocpp1.6';

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startTestServer, waitFor } from './helpers/server.js';
 import { hashPassword } from '../src/config/password-hash.js';
-import { WsClient, WS_CLOSED, WS_CONNECTING, WS_OPEN, type WsClientOptions, type WsError, type WsHandler } from '../src/emulator/ws-client.js';
+import { WsClient, WS_CLOSED, WS_CONNECTING, WS_OPEN, type WsClientOptions, type WsError, type WsHandler } from '../src/emulator/transport/index.js';
 
 /** Records every event of one client. */
 class Recorder implements WsHandler {

@@ -3,11 +3,11 @@
  * stations one SoapHub (HTTP client and ChargePointService server, loaded on demand).
  * `startFleet` (./index.ts) spreads bigger fleets over worker threads, each running one of these.
  */
-import { EmulatedStation, type StationContext } from './station.js';
+import { EmulatedStation, type StationContext } from './station/index.js';
 import { emptyStats, type FleetStats } from './stats.js';
 import { TimerWheel } from './wheel.js';
 import { stationTransport } from './config.js';
-import type { SoapHub } from './soap-hub.js';
+import type { SoapHub } from './transport/soap-hub.js';
 import { DEFAULT_TIMINGS, type ChargePointServiceOptions, type EmulatorTimings, type Scenario, type StationEvent, type StationSpec } from './types.js';
 
 export interface FleetOptions {
@@ -119,7 +119,7 @@ export class Fleet {
   }
 
   async #startSoap(): Promise<void> {
-    const { SoapHub } = await import('./soap-hub.js');
+    const { SoapHub } = await import('./transport/soap-hub.js');
     const hub = new SoapHub({
       ...this.#options.chargePointService,
       station: (identity) => this.#byIdentity.get(identity),

@@ -15,7 +15,7 @@ import { addStats, emptyStats, formatSummary, type FleetStats } from './stats.js
 import type { WorkerIn, WorkerOut } from './worker.js';
 
 export { Fleet, type FleetOptions } from './fleet.js';
-export { EmulatedStation, Connector } from './station.js';
+export { EmulatedStation, Connector } from './station/index.js';
 export { loadStationsDir, loadStationDir, parseStationConfig, templateStations, loopbackAddresses, transportOf, EmulatorConfigError } from './config.js';
 export type { StationSpec, Scenario, StationEvent, EmulatorTimings, ConfigKey, ConnectorSpec, EmulatorVersion, StationTransport, ChargePointServiceOptions } from './types.js';
 export { formatSummary, type FleetStats } from './stats.js';

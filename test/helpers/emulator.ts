@@ -5,7 +5,7 @@
 import type { TestContext } from 'node:test';
 import { startTestServer, waitFor, type TestServer } from './server.js';
 import { startFleet, templateStations, type FleetHandle, type StationEvent, type StartFleetOptions } from '../../src/emulator/index.js';
-import type { EmulatedStation } from '../../src/emulator/station.js';
+import type { EmulatedStation } from '../../src/emulator/station/index.js';
 import type { StationVersion } from '../../src/protocol/versions.js';
 
 /** Short delays so that firmware steps, reboots, reconnects and replays fit in a test. */

@@ -1,6 +1,6 @@
 /**
  * OCPP 1.5 commands answered by an emulated charge point (OCPP-S only): the 15 ChargePointService operations
- * of ocpp_chargepointservice_1.5_final.wsdl, run by the 1.6 handlers (./commands-v16.ts) with the 1.5
+ * of ocpp_chargepointservice_1.5_final.wsdl, run by the 1.6 handlers (./v16.ts) with the 1.5
  * differences handled here. The station validates requests and replies with the 1.5 validators (derived from
  * the WSDL) around these handlers, so they see and return 1.5 payloads.
  *
@@ -12,10 +12,11 @@
  * operations (smart charging, TriggerMessage) are not in the table: the station answers NotImplemented (their
  * 1.5 validators do not exist either).
  */
-import type { Payload } from '../protocol/ocpp-j/frames.js';
-import type { CommandHandler, CommandResult } from './commands.js';
-import { ok } from './commands.js';
-import { V16_HANDLERS } from './commands-v16.js';
+import type { Payload } from '../../protocol/ocpp-j/frames.js';
+import { centralOperations } from '../../protocol/commands/catalogue.js';
+import type { CommandHandler, CommandResult } from './types.js';
+import { ok } from './shared.js';
+import { V16_HANDLERS } from './v16.js';
 
 /** The 1.6 handler of `action` with its payloads adapted: `input` 1.5 → 1.6, `output` 1.6 → 1.5. */
 function adapt(action: string, input: ((p: Payload) => Payload) | null, output: ((reply: Payload) => Payload) | null): CommandHandler {
@@ -28,29 +29,16 @@ function adapt(action: string, input: ((p: Payload) => Payload) | null, output: 
 }
 
 /**
- * The operations of the 1.5 ChargePointService (listed here rather than read from the WSDL tables, so that an
- * OCPP-J fleet does not load them; test/emulator-soap.test.ts checks the list against the tables).
+ * The operations of the 1.5 ChargePointService, from the command catalogue. The catalogue loads the SOAP tables,
+ * so this module is loaded with the fleet's SoapHub (../transport/soap-hub.ts), never by an OCPP-J fleet.
  */
-export const CP_ACTIONS_15: readonly string[] = [
-  'CancelReservation',
-  'ChangeAvailability',
-  'ChangeConfiguration',
-  'ClearCache',
-  'DataTransfer',
-  'GetConfiguration',
-  'GetDiagnostics',
-  'GetLocalListVersion',
-  'RemoteStartTransaction',
-  'RemoteStopTransaction',
-  'ReserveNow',
-  'Reset',
-  'SendLocalList',
-  'UnlockConnector',
-  'UpdateFirmware',
-];
+export const CP_ACTIONS_15: readonly string[] = centralOperations('ocpp1.5');
 
 const h = new Map<string, CommandHandler>();
-for (const action of CP_ACTIONS_15) h.set(action, V16_HANDLERS.get(action)!);
+for (const action of CP_ACTIONS_15) {
+  const handler = V16_HANDLERS.get(action);
+  if (handler !== undefined) h.set(action, handler);
+}
 
 // OCPP 1.5 §5.15 SendLocalList: the list element is spelled localAuthorisationList.
 h.set(

@@ -3,10 +3,10 @@
  * OCPP 1.6 edition 2 §5 (operations initiated by the central system) and the whitepaper "Improved security for
  * OCPP 1.6-J".
  */
-import type { Payload } from '../protocol/ocpp-j/frames.js';
-import type { CommandHandler } from './commands.js';
-import { cancelReservation, fileReply, isoNow, ok } from './commands.js';
-import type { Connector, EmulatedStation } from './station.js';
+import type { Payload } from '../../protocol/ocpp-j/frames.js';
+import type { Connector } from '../station/connector.js';
+import type { CommandHandler, CommandStation } from './types.js';
+import { cancelReservation, compositeLimit, fileReply, isoNow, ok } from './shared.js';
 
 const h = new Map<string, CommandHandler>();
 
@@ -87,22 +87,6 @@ h.set('GetCompositeSchedule', (st, p) => {
     chargingSchedule: { duration: p.duration as number, chargingRateUnit: unit, chargingSchedulePeriod: [{ startPeriod: 0, limit: period }] },
   });
 });
-
-/** Limit for a composite schedule: the smallest limit of the profiles on `evseId` (or 0) in `unit`. */
-export function compositeLimit(st: EmulatedStation, evseId: number, unit: string): number {
-  let limit = Infinity;
-  for (const { evseId: e, profile } of st.chargingProfiles?.values() ?? []) {
-    if (e !== evseId && e !== 0) continue;
-    const schedule = (Array.isArray(profile.chargingSchedule) ? profile.chargingSchedule[0] : profile.chargingSchedule) as Payload | undefined;
-    const periods = schedule?.chargingSchedulePeriod as Payload[] | undefined;
-    if (schedule?.chargingRateUnit === unit && periods !== undefined && typeof periods[0]?.limit === 'number') limit = Math.min(limit, periods[0].limit);
-  }
-  if (limit !== Infinity) return limit;
-  const c = evseId === 0 ? st.connectors[0] : st.findConnector(evseId);
-  const w = c?.powerW ?? 11000;
-  // Three phases at 230 V when the unit is amperes.
-  return unit === 'A' ? Math.round((w / 3 / 230) * 10) / 10 : w;
-}
 
 // §5.8 GetConfiguration: every key, or the ones asked for with unknownKey.
 h.set('GetConfiguration', (st, p) => {
@@ -216,7 +200,7 @@ h.set('SetChargingProfile', (st, p) => {
 // §5.17 TriggerMessage: Accepted, then the message itself.
 h.set('TriggerMessage', (st, p) => triggerV16(st, p.requestedMessage as string, p.connectorId as number | undefined, false));
 
-function triggerV16(st: EmulatedStation, message: string, connectorId: number | undefined, extended: boolean): ReturnType<CommandHandler> {
+function triggerV16(st: CommandStation, message: string, connectorId: number | undefined, extended: boolean): ReturnType<CommandHandler> {
   const c = connectorId === undefined || connectorId === 0 ? undefined : st.findConnector(connectorId);
   if (connectorId !== undefined && connectorId !== 0 && c === undefined) return ok({ status: 'Rejected' });
   const targets = c === undefined ? st.connectors : [c];

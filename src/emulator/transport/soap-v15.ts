@@ -14,7 +14,7 @@
  * Authorize, StartTransaction, Heartbeat, DataTransfer and the firmware / diagnostics notifications have the
  * same fields (their 1.5 status enums are smaller: the 1.5 command handlers send only 1.5 statuses).
  */
-import type { Payload } from '../protocol/ocpp-j/frames.js';
+import type { Payload } from '../../protocol/ocpp-j/frames.js';
 
 const STATUS_15: Record<string, string> = {
   Available: 'Available',

@@ -23,16 +23,18 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
-import type { Payload } from '../protocol/ocpp-j/frames.js';
-import type { ActionValidators } from '../protocol/validation/types.js';
-import { CodecError, readType, service, writeBody, type SoapVersion } from '../protocol/soap/codec.js';
-import { OCPP_NAMESPACES, SoapFault, WSA_ANONYMOUS, WSA_NS, contentType, envelope, faultEnvelope, headerText, parseEnvelope, type ParsedEnvelope, type SoapProtocol } from '../protocol/soap/envelope.js';
-import { lookup15 } from '../protocol/soap/validators.js';
-import { actionFromHttp, readOperation } from '../protocol/soap/operation.js';
-import { readLimited } from '../http/read-limited.js';
+import type { Payload } from '../../protocol/ocpp-j/frames.js';
+import type { ActionValidators } from '../../protocol/validation/types.js';
+import { CodecError, readType, service, writeBody, type SoapVersion } from '../../protocol/soap/codec.js';
+import { OCPP_NAMESPACES, SoapFault, WSA_ANONYMOUS, WSA_NS, contentType, envelope, faultEnvelope, headerText, parseEnvelope, type ParsedEnvelope, type SoapProtocol } from '../../protocol/soap/envelope.js';
+import { lookup15 } from '../../protocol/soap/validators.js';
+import { actionFromHttp, readOperation } from '../../protocol/soap/operation.js';
+import { readLimited } from '../../http/read-limited.js';
 import { fromWire15, toWire15 } from './soap-v15.js';
-import type { EmulatedStation } from './station.js';
-import type { ChargePointServiceOptions } from './types.js';
+import type { CommandHandler, CommandResult } from '../commands/types.js';
+import { V15_HANDLERS } from '../commands/v15.js';
+import type { FleetStats } from '../stats.js';
+import type { ChargePointServiceOptions, StationSpec, StationState } from '../types.js';
 
 /** Largest request or response body read (the router bounds its own at 64 KiB). */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -41,9 +43,25 @@ const CONNECTIONS_PER_ORIGIN = 256;
 
 export const DEFAULT_CP_PATH = '/Ocpp/ChargePointService';
 
+/** What the hub uses of an emulated station (the station class implements it). */
+export interface SoapStation {
+  readonly identity: string;
+  readonly spec: StationSpec;
+  readonly state: StationState;
+  readonly ctx: { readonly stats: FleetStats };
+  /** Runs a command of the central system (as over OCPP-J); the hub writes the answer, then runs `after`. */
+  handleCommand(action: string, payload: Payload): CommandResult;
+  /** The central system answered CALL `id`: `payload` in the 1.6 shape, `wire` as received. */
+  soapResult(id: string, payload: Payload, wire: Payload): void;
+  /** The central system answered CALL `id` with a Fault. */
+  soapFault(id: string, code: string, description: string): void;
+  /** The POST of CALL `id` failed (refused, reset, timeout). */
+  soapFailed(id: string): void;
+}
+
 export interface SoapHubOptions extends ChargePointServiceOptions {
   /** The station of an identity in this thread. */
-  station(identity: string): EmulatedStation | undefined;
+  station(identity: string): SoapStation | undefined;
   /** The stations' call timeout: the HTTP timeouts are a little longer (the station's own timeout decides). */
   callTimeoutMs: number;
   warn(message: string): void;
@@ -106,6 +124,11 @@ export class SoapHub {
     return lookup15(action);
   }
 
+  /** The command handlers of OCPP 1.5 (loaded with the hub: they read the command catalogue, which needs the SOAP tables). */
+  handlers15(): ReadonlyMap<string, CommandHandler> {
+    return V15_HANDLERS;
+  }
+
   /** The payload as it goes on the wire (1.5: converted from the 1.6 shape), or null for an action the service lacks. */
   wirePayload(version: SoapVersion, action: string, payload: Payload): Payload | null {
     if (!Object.hasOwn(service(version, 'cs').actions, action)) return null;
@@ -113,7 +136,7 @@ export class SoapHub {
   }
 
   /** POSTs CALL `id` of `st`; the answer goes to st.soapResult / soapFault / soapFailed. */
-  post(st: EmulatedStation, id: string, version: SoapVersion, action: string, payload: Payload): void {
+  post(st: SoapStation, id: string, version: SoapVersion, action: string, payload: Payload): void {
     const svc = service(version, 'cs');
     const op = svc.actions[action]!;
     const url = st.spec.url;
@@ -134,7 +157,7 @@ export class SoapHub {
       .catch((error: unknown) => this.#options.warn(`${st.identity}: ${action} answer: ${(error as Error).stack ?? String(error)}`));
   }
 
-  #answer(st: EmulatedStation, id: string, version: SoapVersion, action: string, messageId: string, status: number, text: string): void {
+  #answer(st: SoapStation, id: string, version: SoapVersion, action: string, messageId: string, status: number, text: string): void {
     const svc = service(version, 'cs');
     const op = svc.actions[action]!;
     let env: ParsedEnvelope;
@@ -290,6 +313,3 @@ export class SoapHub {
     res.end(faultEnvelope(protocol, fault, OCPP_NAMESPACES[version ?? 'ocpp1.6'].cp, env, identity));
   }
 }
-
-/** SOAP 1.2 `action` media-type parameter, or the SOAP 1.1 SOAPAction header. */
-
