@@ -142,6 +142,7 @@ export class RouterServer {
       handlers: {
         http: (request) => this.#serveHttp(request),
         txBlock: () => this.#txStore.allocateBlock(TX_BLOCK_SIZE),
+        webhookSpool: (entries) => this.#webhook.enqueue(entries).then(() => null),
       },
     });
     this.#shards = shards;
@@ -190,9 +191,6 @@ export class RouterServer {
         return;
       case 'log':
         this.#log.lines(message.entries);
-        return;
-      case 'webhookSpool':
-        this.#webhook.enqueue(message.entries);
         return;
       case 'soapStation':
         this.registry.soapStation(message);

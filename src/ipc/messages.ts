@@ -44,6 +44,8 @@ export type ControlRequests = {
   http: [WebRequest, WebResponse];
   /** The next block of transaction ids (persisted before it is handed out). */
   txBlock: [null, { start: number; end: number }];
+  /** Requests the webhook's fallback answered, for the durable spool: answered once they are on disk. */
+  webhookSpool: [SpoolInput[], null];
 };
 
 export type MainToShard =
@@ -68,8 +70,6 @@ export type ShardToMain =
   | { t: 'logClients'; count: number }
   | { t: 'log'; entries: LogLine[] }
   | { t: 'stopped' }
-  /** Requests answered by the webhook's fallback responder, for the control plane's durable spool. */
-  | { t: 'webhookSpool'; entries: SpoolInput[] }
   | SoapShardToMain;
 
 /**

@@ -62,7 +62,7 @@ const backend = new BackendSwitch({
   config: init.config,
   responder,
   metrics: () => shardRef!.metrics.webhook,
-  spool: (entries) => post({ t: 'webhookSpool', entries }),
+  spool: (entries) => control.request('webhookSpool', entries).then(() => undefined),
   logger,
   keyPrefix: `${randomBytes(4).toString('hex')}${init.shardId.toString(36)}-`,
 });

@@ -32,8 +32,8 @@ export interface WebhookBackendOptions {
   fallback: SyncBackend;
   /** Where live-request metrics go (the shard's, attached after the shard exists). */
   metrics(): WebhookMetrics;
-  /** Hands entries to the control plane's spool. */
-  spool(entries: SpoolInput[]): void;
+  /** Hands entries to the control plane's spool; resolves once they are on disk there (rejects if not kept). */
+  spool(entries: SpoolInput[]): Promise<void>;
   logger: Logger;
   /** Unique per shard start: idempotency keys are `<prefix><counter>`. */
   keyPrefix: string;
@@ -45,7 +45,7 @@ interface Pending {
   call: InboundCall;
   envelope: WebhookEnvelope;
   receivedAt: number;
-  resolve(reply: BackendReply): void;
+  resolve(reply: BackendReply | Promise<BackendReply>): void;
 }
 
 const DOWN_STATUSES = new Set([429, 502, 503, 504]);
@@ -63,8 +63,10 @@ export class WebhookBackend implements Backend {
   #inFlight = 0;
   #failuresInRow = 0;
   #openUntil = 0;
-  #spoolBuffer: SpoolInput[] = [];
+  #spoolBuffer: Array<{ entry: SpoolInput; done(ok: boolean): void }> = [];
   #spoolScheduled = false;
+  /** Spool batches handed over and not yet acknowledged (close waits for them). */
+  #spooling = new Set<Promise<unknown>>();
   #lastFailureLog = 0;
   #closing: Promise<void> | null = null;
   #idle: Array<() => void> = [];
@@ -90,6 +92,7 @@ export class WebhookBackend implements Backend {
     const envelope = buildEnvelope(call, this.#options.keyPrefix + (this.#counter++).toString(36));
     const receivedAt = Date.now();
     if (this.#openUntil > receivedAt) return this.#failed(call, envelope, receivedAt, 'circuitOpen', 'webhook circuit open after failures');
+    // (#failed answers at once with InternalError, or with the fallback's answer once the request is spooled.)
     return new Promise<BackendReply>((resolve) => {
       this.#queue.push({ call, envelope, receivedAt, resolve });
       const { maxSize, maxDelayMs } = this.#config.batch;
@@ -198,7 +201,13 @@ export class WebhookBackend implements Backend {
     }
   }
 
-  #failed(call: InboundCall, envelope: WebhookEnvelope, receivedAt: number, reason: WebhookFailureReason, message: string): BackendReply {
+  /**
+   * The receiver gave no usable answer. `onFailure: "error"`: InternalError now. `"responder"`: the built-in
+   * responder answers, and the station gets that answer only once the request (with the answer) is on disk in
+   * the control plane's spool; if it cannot be kept (spool full, disk failure) the station gets InternalError
+   * instead, so nothing it saw acknowledged is lost.
+   */
+  #failed(call: InboundCall, envelope: WebhookEnvelope, receivedAt: number, reason: WebhookFailureReason, message: string): BackendReply | Promise<BackendReply> {
     const metrics = this.#options.metrics();
     metrics.failure(reason);
     metrics.messages.failed++;
@@ -206,23 +215,35 @@ export class WebhookBackend implements Backend {
     const reply = this.#options.fallback.handleCall(call);
     metrics.fallbackAnswers++;
     const body: ReplayedEnvelope = { ...envelope, replay: true, answeredBy: 'responder', answer: replyToJson(envelope, reply), receivedAt: new Date(receivedAt).toISOString() };
-    this.#spool({ queue: envelope.identity, kind: 'request', key: envelope.idempotencyKey, at: receivedAt, body: body as unknown as Record<string, unknown> });
-    return reply;
+    return new Promise<BackendReply>((resolve) => {
+      this.#spoolBuffer.push({
+        entry: { queue: envelope.identity, kind: 'request', key: envelope.idempotencyKey, at: receivedAt, body: body as unknown as Record<string, unknown> },
+        done: (ok) => resolve(ok ? reply : internalError(`${message}; the fallback answer could not be spooled`)),
+      });
+      if (this.#spoolScheduled) return;
+      this.#spoolScheduled = true;
+      setImmediate(() => this.#flushSpool());
+    });
   }
 
-  #spool(entry: SpoolInput): void {
-    this.#spoolBuffer.push(entry);
-    if (this.#spoolScheduled) return;
-    this.#spoolScheduled = true;
-    setImmediate(() => this.#flushSpool());
-  }
-
+  /** What failed in one event-loop turn goes to the spool in one request. */
   #flushSpool(): void {
     this.#spoolScheduled = false;
     if (this.#spoolBuffer.length === 0) return;
-    const entries = this.#spoolBuffer;
+    const items = this.#spoolBuffer;
     this.#spoolBuffer = [];
-    this.#options.spool(entries);
+    const sent = this.#options.spool(items.map((i) => i.entry)).then(
+      () => true,
+      (error: unknown) => {
+        this.#options.logger.error({ err: error, entries: items.length }, 'webhook fallback answers could not be spooled: the stations get InternalError');
+        return false;
+      },
+    );
+    this.#spooling.add(sent);
+    void sent.then((ok) => {
+      this.#spooling.delete(sent);
+      for (const item of items) item.done(ok);
+    });
   }
 
   #done(): void {
@@ -242,6 +263,7 @@ export class WebhookBackend implements Backend {
       this.#flush();
       if (this.#inFlight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
       this.#flushSpool();
+      await Promise.all([...this.#spooling]);
       await this.#client.close();
     })();
     return this.#closing;

@@ -18,7 +18,7 @@ export interface BackendSwitchOptions {
   config: Config;
   responder: SyncBackend & Backend;
   metrics(): WebhookMetrics;
-  spool(entries: SpoolInput[]): void;
+  spool(entries: SpoolInput[]): Promise<void>;
   logger: Logger;
   keyPrefix: string;
 }

@@ -103,18 +103,27 @@ export class WebhookControl {
     return current;
   }
 
-  /** Entries from the shards (requests answered by the fallback). */
-  enqueue(inputs: SpoolInput[]): void {
+  /**
+   * Entries from the shards (requests answered by the fallback) and events. Resolves once they are on disk;
+   * rejects when one was refused (the spool is full) or could not be written: a shard answers its station only
+   * after this resolved, so nothing acknowledged is kept in memory only.
+   */
+  enqueue(inputs: SpoolInput[]): Promise<void> {
+    let refused = 0;
     for (const input of inputs) {
       const entry = this.#spool.add(input);
       if (entry === null) {
+        refused++;
         this.#stats.dropped.full++;
-        this.#logRateLimited('error', { queue: input.queue, kind: input.kind, key: input.key, maxBytes: this.#config.webhook.spool.maxBytes }, 'webhook spool is full (webhook.spool.maxBytes): entry dropped');
+        this.#logRateLimited('error', { queue: input.queue, kind: input.kind, key: input.key, maxBytes: this.#config.webhook.spool.maxBytes }, 'webhook spool is full (webhook.spool.maxBytes): entry refused');
         continue;
       }
       this.#queue(entry);
     }
     this.#pump();
+    const stored = this.#spool.flushed();
+    if (refused === 0) return stored;
+    return stored.then(() => Promise.reject(new Error(`webhook spool is full (webhook.spool.maxBytes): ${refused} entr${refused === 1 ? 'y' : 'ies'} refused`)));
   }
 
   /** Posts an event (when `webhook.events.enable`), through the spool. */
@@ -133,7 +142,7 @@ export class WebhookControl {
       idempotencyKey: key,
       data,
     };
-    this.enqueue([{ queue: station?.identity ?? 'api', kind: 'event', key, at, body }]);
+    this.enqueue([{ queue: station?.identity ?? 'api', kind: 'event', key, at, body }]).catch(() => undefined); // refusals are counted and logged
   }
 
   #queue(entry: SpoolEntry): void {
@@ -177,8 +186,19 @@ export class WebhookControl {
     if (entry.attempts > 1) this.#stats.retries++;
     const started = performance.now();
     let failure: WebhookFailure | null = null;
+    // Bodies wait on disk, not in memory: read when delivered. One that cannot be read is given up (logged).
+    let body: Record<string, unknown>;
     try {
-      await client.post(entry.body, { [IDEMPOTENCY_HEADER]: entry.key, 'x-ocpp-delivery': 'spool', 'x-ocpp-attempt': String(entry.attempts) });
+      body = await this.#spool.read(entry);
+    } catch (error) {
+      this.#inFlight--;
+      this.#logger.error({ err: error, queue: name, key: entry.key }, 'webhook spool entry unreadable; dropped');
+      this.#done(name, entry);
+      this.#pump();
+      return;
+    }
+    try {
+      await client.post(body, { [IDEMPOTENCY_HEADER]: entry.key, 'x-ocpp-delivery': 'spool', 'x-ocpp-attempt': String(entry.attempts) });
     } catch (error) {
       failure = error instanceof WebhookFailure ? error : new WebhookFailure('connect', String(error));
     }
@@ -186,7 +206,7 @@ export class WebhookControl {
     this.#inFlight--;
     if (failure === null) {
       this.#failuresInRow = 0;
-      this.#stats.delivered[entry.kind]++;
+      this.#stats.delivered[entry.kind === 'event' ? 'event' : 'request']++;
       this.#done(name, entry);
     } else {
       this.#metrics.failure(failure.reason);

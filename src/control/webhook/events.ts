@@ -48,10 +48,11 @@ export class WebhookService {
     return this.#opening;
   }
 
-  /** Entries from a shard (requests answered by the fallback responder). */
-  enqueue(entries: SpoolInput[]): void {
-    if (this.#control !== null) this.#control.enqueue(entries);
-    else if (!this.#closed) this.#open().then((control) => control.enqueue(entries), () => undefined);
+  /** Entries from a shard (requests answered by the fallback responder); resolves once they are on disk. */
+  async enqueue(entries: SpoolInput[]): Promise<void> {
+    if (this.#control !== null) return this.#control.enqueue(entries);
+    if (this.#closed) throw new Error('the webhook spool is closed');
+    return (await this.#open()).enqueue(entries);
   }
 
   reload(config: Config): void {

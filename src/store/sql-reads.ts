@@ -1,0 +1,164 @@
+/**
+ * The queries of the store, shared by both engines (`?` parameters; the PostgreSQL engine numbers them). Rows are
+ * mapped to the API's views here, so both engines answer the same shapes: booleans (SQLite 0/1), JSON (SQLite
+ * text, PostgreSQL already parsed) and BIGINTs (postgres.js gives text for int8) are normalized.
+ */
+import type { IdTagView, MessageView, ReservationView, StoreQueries, TransactionDetail, TransactionView } from './engine.js';
+import type { StationRow } from './records.js';
+
+type Row = Record<string, unknown>;
+export type Rows = (sql: string, params: unknown[]) => Promise<Row[]>;
+
+const n = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const s = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const b = (v: unknown): boolean => v === true || v === 1 || v === '1' || v === 't';
+const json = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : (v ?? null));
+
+const TX_COLUMNS = 'id, identity, station_tx_id, connector, id_tag, meter_start, meter_stop, started_at, stopped_at, stop_reason, charging_state, auth_status, reservation_id, open';
+
+function transaction(r: Row): TransactionView {
+  const start = n(r.meter_start);
+  const stop = n(r.meter_stop);
+  return {
+    id: Number(r.id),
+    identity: String(r.identity),
+    transactionId: String(r.station_tx_id),
+    connector: s(r.connector),
+    idTag: s(r.id_tag),
+    meterStart: start,
+    meterStop: stop,
+    energyWh: start !== null && stop !== null ? stop - start : null,
+    startedAt: n(r.started_at),
+    stoppedAt: n(r.stopped_at),
+    stopReason: s(r.stop_reason),
+    chargingState: s(r.charging_state),
+    authStatus: s(r.auth_status),
+    reservationId: n(r.reservation_id),
+    open: b(r.open),
+  };
+}
+
+function station(r: Row): StationRow {
+  return {
+    identity: String(r.identity),
+    account: s(r.account),
+    version: String(r.version),
+    transport: String(r.transport),
+    callbackUrl: s(r.callback_url),
+    connected: b(r.connected),
+    remoteAddress: String(r.remote_address),
+    connectedAt: n(r.connected_at),
+    disconnectedAt: n(r.disconnected_at),
+    lastDisconnect: json(r.last_disconnect) as StationRow['lastDisconnect'],
+    lastMessageAt: n(r.last_message_at),
+    boot: json(r.boot) as StationRow['boot'],
+    connectors: (json(r.connectors) ?? {}) as StationRow['connectors'],
+  };
+}
+
+function idTag(r: Row): IdTagView {
+  return {
+    idTag: String(r.id_tag),
+    status: s(r.status),
+    expiry: n(r.expiry),
+    parentIdTag: s(r.parent_id_tag),
+    note: s(r.note),
+    listed: b(r.listed),
+    lastStatus: s(r.last_status),
+    lastUsedAt: n(r.last_used_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+type Queries = { [K in keyof StoreQueries]: (args: StoreQueries[K][0]) => Promise<StoreQueries[K][1]> };
+
+export function readQueries(run: Rows, dialect: 'sqlite' | 'postgres'): Queries {
+  const truth = dialect === 'sqlite' ? 1 : true;
+  return {
+    async stations() {
+      return (await run('SELECT * FROM stations ORDER BY identity', [])).map(station);
+    },
+    async transactions(f) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (f.identity !== undefined) (where.push('identity = ?'), params.push(f.identity));
+      if (f.idTag !== undefined) (where.push('id_tag = ?'), params.push(f.idTag));
+      if (f.from !== undefined) (where.push('started_at >= ?'), params.push(f.from));
+      if (f.to !== undefined) (where.push('started_at < ?'), params.push(f.to));
+      if (f.open !== undefined) (where.push('open = ?'), params.push(f.open ? truth : dialect === 'sqlite' ? 0 : false));
+      if (f.before !== undefined) (where.push('id < ?'), params.push(f.before));
+      params.push(f.limit + 1);
+      const rows = await run(`SELECT ${TX_COLUMNS} FROM transactions ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`, params);
+      const items = rows.slice(0, f.limit).map(transaction);
+      return { items, nextBefore: rows.length > f.limit ? items[items.length - 1]!.id : null };
+    },
+    async transaction({ id }) {
+      const [row] = await run(`SELECT ${TX_COLUMNS} FROM transactions WHERE id = ?`, [id]);
+      if (row === undefined) return null;
+      const tx = transaction(row);
+      const meterValues = (await run('SELECT ts, measurand, phase, unit, context, location, value, value_text FROM meter_values WHERE identity = ? AND station_tx_id = ? ORDER BY ts, id', [tx.identity, tx.transactionId])).map((r) => ({
+        ts: Number(r.ts),
+        measurand: String(r.measurand),
+        phase: s(r.phase),
+        unit: s(r.unit),
+        context: s(r.context),
+        location: s(r.location),
+        value: n(r.value),
+        text: s(r.value_text),
+      }));
+      const events = (await run('SELECT event_type, trigger_reason, seq_no, at FROM transaction_events WHERE identity = ? AND station_tx_id = ? ORDER BY seq_no, id', [tx.identity, tx.transactionId])).map((r) => ({
+        eventType: String(r.event_type),
+        triggerReason: String(r.trigger_reason),
+        seqNo: Number(r.seq_no),
+        at: Number(r.at),
+      }));
+      const detail: TransactionDetail = { ...tx, meterValues, events };
+      // No stop reading yet (2.x without a register in Ended, or a running transaction): the last energy sample.
+      if (detail.energyWh === null && detail.meterStart !== null) {
+        const last = [...meterValues].reverse().find((m) => m.measurand === 'Energy.Active.Import.Register' && m.value !== null);
+        if (last !== undefined) detail.energyWh = (last.unit === 'kWh' ? last.value! * 1000 : last.value!) - detail.meterStart;
+      }
+      return detail;
+    },
+    async reservations(f) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (f.identity !== undefined) (where.push('identity = ?'), params.push(f.identity));
+      if (f.from !== undefined) (where.push('created_at >= ?'), params.push(f.from));
+      if (f.to !== undefined) (where.push('created_at < ?'), params.push(f.to));
+      params.push(f.limit);
+      const rows = await run(`SELECT * FROM reservations ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT ?`, params);
+      return rows.map(
+        (r): ReservationView => ({
+          id: Number(r.id),
+          identity: String(r.identity),
+          connector: s(r.connector),
+          idTag: s(r.id_tag),
+          expiry: n(r.expiry),
+          status: String(r.status),
+          createdAt: Number(r.created_at),
+          updatedAt: Number(r.updated_at),
+        }),
+      );
+    },
+    async idTags({ listedOnly }) {
+      return (await run(`SELECT * FROM id_tags ${listedOnly ? 'WHERE listed = ?' : ''} ORDER BY id_tag`, listedOnly ? [truth] : [])).map(idTag);
+    },
+    async idTag({ idTag: tag }) {
+      const [row] = await run('SELECT * FROM id_tags WHERE id_tag = ?', [tag]);
+      return row === undefined ? null : idTag(row);
+    },
+    async messages({ identity, limit }) {
+      const rows = await run('SELECT id, unique_id, action, payload, reply, at FROM messages WHERE identity = ? ORDER BY id DESC LIMIT ?', [identity, limit]);
+      return rows.map((r): MessageView => ({ id: Number(r.id), uniqueId: String(r.unique_id), action: String(r.action), payload: json(r.payload), reply: json(r.reply), at: Number(r.at) }));
+    },
+    async counts() {
+      const out: Record<string, number> = {};
+      for (const table of ['stations', 'transactions', 'meter_values', 'messages', 'status_history', 'station_events', 'commands', 'id_tags', 'reservations']) {
+        const [row] = await run(`SELECT COUNT(*) AS c FROM ${table}`, []);
+        out[table] = Number(row?.c ?? 0);
+      }
+      return out;
+    },
+  };
+}
