@@ -186,6 +186,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   // 5. paths made absolute, freeze
   const config = data as unknown as Config;
   config.dataDir = resolve(cwd, config.dataDir);
+  config.store.sqlite.file = resolve(config.dataDir, config.store.sqlite.file);
   if (config.security.basicAuth.file !== null) config.security.basicAuth.file = resolve(cwd, config.security.basicAuth.file);
   return deepFreeze(config);
 }

@@ -37,6 +37,9 @@ export const API_AUTH_MODES = ['off', 'basic', 'bearer'] as const;
 export const WEBHOOK_AUTH_MODES = ['Off', 'Basic', 'Bearer'] as const;
 export const WEBHOOK_CONTENT_TYPES = ['json', 'msgpack'] as const;
 export const WEBHOOK_ON_FAILURE = ['error', 'responder'] as const;
+export const STORE_ENGINES = ['sqlite', 'postgres', 'off'] as const;
+export const SQLITE_SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL'] as const;
+export const STORE_ON_FAILURE = ['error', 'spool'] as const;
 
 /** `scrypt$<N>$<r>$<p>$<saltB64>$<hashB64>` (see password-hash.ts, which checks the numbers too). */
 export const PASSWORD_HASH_PATTERN = '^scrypt\\$[0-9]{1,8}\\$[0-9]{1,3}\\$[0-9]{1,3}\\$[A-Za-z0-9+/]+={0,2}\\$[A-Za-z0-9+/]+={0,2}$';
@@ -334,6 +337,47 @@ export const configSchema: SchemaNode = {
           description: 'Secret key; when set every POST carries `X-OCPP-Signature: sha256=<hex HMAC of the body>`.',
         },
       }),
+    }),
+    // --- store (src/store/; docs/store.md) ---
+    store: object('Where what stations send is kept: stations, transactions, meter values, status history, events, the journal of messages, id tags, reservations, commands.', {
+      engine: {
+        type: 'string',
+        enum: STORE_ENGINES,
+        default: 'sqlite',
+        description: '`sqlite` (a file under `dataDir`, nothing to install), `postgres` (`store.postgres`), or `off` (nothing is kept: station list in memory only).',
+      },
+      sqlite: object('The embedded engine (SQLite through libsql, WAL mode).', {
+        file: { type: 'string', minLength: 1, default: 'ocpp-router.db', description: 'Database file; relative paths are under `dataDir`.' },
+        synchronous: {
+          type: 'string',
+          enum: SQLITE_SYNCHRONOUS,
+          default: 'NORMAL',
+          description: '`NORMAL`: a committed write survives a killed process; `FULL`: also a power loss (an fsync per commit); `OFF`: neither (tests, benchmarks).',
+        },
+      }),
+      postgres: object('PostgreSQL (`store.engine: "postgres"`).', {
+        url: {
+          type: ['string', 'null'],
+          pattern: '^postgres(ql)?://',
+          maxLength: 4096,
+          default: null,
+          description: '`postgres://user:password@host:port/database` (env `DATABASE_URL`); null: the usual `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE` variables.',
+        },
+        poolSize: int(1, 100, 4, 'Connections of the store thread.'),
+        connectTimeoutS: int(1, 600, 10, 'Time to connect before the database counts as unavailable.', 's'),
+      }),
+      onFailure: {
+        type: 'string',
+        enum: STORE_ON_FAILURE,
+        default: 'error',
+        description: 'When the database cannot take a write: `error` (the station gets CALLERROR InternalError and sends again later) or `spool` (the station is answered once its records are in a durable local spool under `dataDir`, replayed in order when the database is back).',
+      },
+      spool: object('The local spool of `onFailure: "spool"`.', {
+        maxBytes: int(1024 * 1024, 2 ** 40, 1024 * MIB, 'Most bytes of spool files; beyond it writes are refused (InternalError).', 'bytes'),
+      }),
+      maxBatchRecords: int(1, 1_000_000, 5000, 'Most records in one commit (group commit takes whatever waits, up to this).'),
+      retentionDays: int(0, 36_500, 90, 'Meter values, history, events and the journal older than this are pruned (in small batches, hourly); 0 keeps everything.', 'days'),
+      journal: bool(true, 'Keep every station CALL (but Heartbeat) with its answer: the station page\'s "Recent messages".'),
     }),
     dataDir: {
       type: 'string',

@@ -135,7 +135,18 @@ export interface Config {
     events: { enable: boolean; url: string | null };
     signature: { secret: string | null };
   };
-  /** Folder for state that survives restarts (transaction id sequence, station registry). */
+  /** Where what stations send is kept (src/store/). */
+  store: {
+    engine: 'sqlite' | 'postgres' | 'off';
+    sqlite: { file: string; synchronous: 'OFF' | 'NORMAL' | 'FULL' };
+    postgres: { url: string | null; poolSize: number; connectTimeoutS: number };
+    onFailure: 'error' | 'spool';
+    spool: { maxBytes: number };
+    maxBatchRecords: number;
+    retentionDays: number;
+    journal: boolean;
+  };
+  /** Folder for state that survives restarts (transaction id sequence, the SQLite store, spools). */
   dataDir: string;
   log: {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -1,0 +1,44 @@
+/**
+ * A thread's side of the store: writes that resolve when committed (or spooled), and typed queries. Every shard
+ * and the control plane hold one, each over its own MessagePort to the store thread.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { ErrorCode, RouterError } from '../protocol/errors.js';
+import { RequestPort } from '../ipc/port.js';
+import type { StoreQueries, StoreWrite } from './engine.js';
+import type { NoRequests, StoreRequests, StoreStatus } from './protocol.js';
+import type { WriteOutcome } from './writer.js';
+
+export class StoreClient {
+  #port: RequestPort<StoreRequests, NoRequests>;
+  #raw: MessagePort;
+
+  constructor(port: MessagePort) {
+    this.#raw = port;
+    this.#port = new RequestPort<StoreRequests, NoRequests>({
+      post: (message) => port.postMessage(message),
+      handlers: {},
+      unavailable: () => new RouterError(ErrorCode.PERSISTENCE, 'the store thread cannot be reached'),
+    });
+    port.on('message', (message) => this.#port.receive(message));
+    // A client must not keep its thread alive on its own.
+    port.unref();
+  }
+
+  write(writes: StoreWrite[]): Promise<WriteOutcome> {
+    return this.#port.request('write', writes);
+  }
+
+  async query<K extends keyof StoreQueries>(kind: K, args: StoreQueries[K][0]): Promise<StoreQueries[K][1]> {
+    return (await this.#port.request('query', { kind, args })) as StoreQueries[K][1];
+  }
+
+  status(): Promise<StoreStatus> {
+    return this.#port.request('status', null);
+  }
+
+  close(): void {
+    this.#port.close(new RouterError(ErrorCode.SHUTTING_DOWN, 'the store is closed'));
+    this.#raw.close();
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * The messages of the store thread: requests (through a RequestPort, src/ipc/port.ts) from the control plane and
+ * from every shard, each over its own MessagePort; and the two notifications the control plane sends it (a new
+ * shard's port, stop).
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { StoreQueries, StoreWrite } from './engine.js';
+import type { WriteOutcome } from './writer.js';
+
+export interface StoreStatus {
+  engine: 'sqlite' | 'postgres';
+  /** 'spooling' while the database is unavailable (or its spool is being replayed). */
+  mode: 'ok' | 'spooling';
+  spooled: number;
+  stats: { commits: number; records: number; spooled: number; replayed: number; failedCommits: number };
+}
+
+export type StoreRequests = {
+  write: [StoreWrite[], WriteOutcome];
+  query: [{ kind: keyof StoreQueries; args: unknown }, unknown];
+  status: [null, StoreStatus];
+};
+
+/** The store thread asks nothing. */
+export type NoRequests = Record<never, [unknown, unknown]>;
+
+export type ToStoreThread = { t: 'attach'; port: MessagePort } | { t: 'stop' };
+export type FromStoreThread = { t: 'ready' } | { t: 'failed'; error: string } | { t: 'stopped' };

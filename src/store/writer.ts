@@ -1,0 +1,206 @@
+/**
+ * Group commit in the store thread: every write request that arrives while a commit runs waits for the next one,
+ * which takes them all in one database transaction; each request is answered when its records are committed.
+ * Nothing is answered before that, so a station's CALLRESULT (sent only after the answer) never describes data
+ * that a crash could lose.
+ *
+ * When the database fails:
+ *  - `onFailure: "error"` (default): the requests of the failed commit are refused (the stations get
+ *    InternalError and send again later). A batch that fails for another reason than an unreachable database
+ *    is retried one request at a time, so one bad request cannot fail the others.
+ *  - `onFailure: "spool"`: the records go to a durable local spool (fdatasync'd before the requests are
+ *    answered) and are replayed in order once the database answers again; until the spool is empty every new
+ *    write goes there too, so order per station holds.
+ */
+import { backoffMs } from '../protocol/backoff.js';
+import type { DurableLog, LogEntry } from './durable-log.js';
+import { StoreUnavailable, type StoreEngine, type StoreWrite } from './engine.js';
+
+export type WriteOutcome = 'committed' | 'spooled';
+
+export interface WriterOptions {
+  /** Most records in one transaction (a larger backlog is committed in several). */
+  maxBatch: number;
+  onFailure: 'error' | 'spool';
+  /** Required with `onFailure: "spool"`. */
+  spool: DurableLog | null;
+  log: { warn(fields: object, message: string): void; error(fields: object, message: string): void; info(fields: object, message: string): void };
+}
+
+interface Request {
+  writes: readonly StoreWrite[];
+  resolve(outcome: WriteOutcome): void;
+  reject(error: Error): void;
+}
+
+const REPLAY_BATCH = 200;
+
+export class StoreWriter {
+  #engine: StoreEngine;
+  #options: WriterOptions;
+  #pending: Request[] = [];
+  #busy = false;
+  #scheduled = false;
+  /** True while records wait in the spool (the database failed, or the spool is being replayed). */
+  #spooling = false;
+  #replayTimer: ReturnType<typeof setTimeout> | null = null;
+  #replayFailures = 0;
+  #closed = false;
+  #idle: Array<() => void> = [];
+  readonly stats = { commits: 0, records: 0, spooled: 0, replayed: 0, failedCommits: 0 };
+
+  constructor(engine: StoreEngine, options: WriterOptions) {
+    this.#engine = engine;
+    this.#options = options;
+    if (options.spool !== null && options.spool.size > 0) {
+      // Records left in the spool by a previous run: they go first.
+      this.#spooling = true;
+      this.#scheduleReplay(0);
+    }
+  }
+
+  /** 'ok', or 'spooling' while the database is (or was until the spool drains) unavailable. */
+  get mode(): 'ok' | 'spooling' {
+    return this.#spooling ? 'spooling' : 'ok';
+  }
+
+  get waiting(): number {
+    return this.#pending.length;
+  }
+
+  submit(writes: readonly StoreWrite[]): Promise<WriteOutcome> {
+    if (this.#closed) return Promise.reject(new StoreUnavailable('the store is closing'));
+    return new Promise<WriteOutcome>((resolve, reject) => {
+      this.#pending.push({ writes, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#busy || this.#scheduled) return;
+    this.#scheduled = true;
+    // What arrives in this event-loop turn joins the commit.
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#run();
+    });
+  }
+
+  async #run(): Promise<void> {
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      while (this.#pending.length > 0) {
+        const batch: Request[] = [];
+        let records = 0;
+        while (this.#pending.length > 0 && (batch.length === 0 || records + this.#pending[0]!.writes.length <= this.#options.maxBatch)) {
+          const r = this.#pending.shift()!;
+          batch.push(r);
+          records += r.writes.length;
+        }
+        await (this.#spooling ? this.#spoolBatch(batch) : this.#commit(batch));
+      }
+    } finally {
+      this.#busy = false;
+      const idle = this.#idle;
+      this.#idle = [];
+      for (const resolve of idle) resolve();
+    }
+  }
+
+  async #commit(batch: Request[]): Promise<void> {
+    const writes = batch.length === 1 ? batch[0]!.writes : batch.flatMap((r) => r.writes);
+    try {
+      await this.#engine.write(writes);
+      this.stats.commits++;
+      this.stats.records += writes.length;
+      for (const r of batch) r.resolve('committed');
+      return;
+    } catch (error) {
+      this.stats.failedCommits++;
+      const unavailable = error instanceof StoreUnavailable;
+      if (unavailable && this.#options.onFailure === 'spool' && this.#options.spool !== null) {
+        this.#options.log.warn({ err: error }, 'store unavailable: spooling records until it is back');
+        this.#spooling = true;
+        await this.#spoolBatch(batch);
+        this.#scheduleReplay();
+        return;
+      }
+      if (unavailable || batch.length === 1) {
+        this.#options.log.error({ err: error, requests: batch.length, records: writes.length }, 'store write failed: the requests are refused');
+        for (const r of batch) r.reject(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+    }
+    // A failure that is not the database being away: one request at a time, so only the faulty one fails.
+    for (const r of batch) await this.#commit([r]);
+  }
+
+  async #spoolBatch(batch: Request[]): Promise<void> {
+    const spool = this.#options.spool!;
+    let refused = 0;
+    for (const r of batch) {
+      if (spool.add({ queue: 'store', kind: 'writes', key: '', at: Date.now(), body: { w: r.writes } }) === null) refused++;
+    }
+    try {
+      await spool.flushed();
+    } catch (error) {
+      for (const r of batch) r.reject(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    if (refused > 0) {
+      // The spool is full: nothing more can be kept safely, so nothing more is acknowledged.
+      this.#options.log.error({ refused }, 'store spool is full (store.spool.maxBytes): requests refused');
+      for (const r of batch) r.reject(new StoreUnavailable('the store is unavailable and its spool is full'));
+      return;
+    }
+    this.stats.spooled += batch.length;
+    for (const r of batch) r.resolve('spooled');
+  }
+
+  #scheduleReplay(delayMs = backoffMs(this.#replayFailures, { initialMs: 500, maxMs: 10_000, jitter: [0.75, 1] })): void {
+    if (this.#replayTimer !== null || this.#closed) return;
+    this.#replayTimer = setTimeout(() => {
+      this.#replayTimer = null;
+      void this.#replay();
+    }, delayMs);
+  }
+
+  /** Writes the spooled records to the database in order; back to normal once the spool is empty. */
+  async #replay(): Promise<void> {
+    const spool = this.#options.spool!;
+    while (!this.#closed) {
+      const entries: LogEntry[] = [];
+      for (const e of spool.pending()) {
+        entries.push(e);
+        if (entries.length >= REPLAY_BATCH) break;
+      }
+      if (entries.length === 0) break;
+      try {
+        const writes: StoreWrite[] = [];
+        for (const e of entries) writes.push(...((await spool.read(e)).w as StoreWrite[]));
+        await this.#engine.write(writes);
+      } catch (error) {
+        this.#replayFailures++;
+        if (!(error instanceof StoreUnavailable)) this.#options.log.error({ err: error }, 'store spool replay failed (will retry)');
+        this.#scheduleReplay();
+        return;
+      }
+      for (const e of entries) spool.ack(e);
+      this.stats.replayed += entries.length;
+    }
+    // Writes that arrived meanwhile went to the spool behind the replayed ones: empty it before going back.
+    if (spool.size === 0 && !this.#busy && this.#pending.length === 0) {
+      this.#spooling = false;
+      this.#replayFailures = 0;
+      this.#options.log.info({ replayed: this.stats.replayed }, 'store available again: the spool is empty');
+    } else if (!this.#closed) this.#scheduleReplay(0);
+  }
+
+  /** Commits what is waiting, then refuses new writes. */
+  async close(): Promise<void> {
+    if (this.#busy || this.#pending.length > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
+    this.#closed = true;
+    if (this.#replayTimer !== null) clearTimeout(this.#replayTimer);
+  }
+}
