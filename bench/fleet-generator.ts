@@ -1,6 +1,6 @@
 /**
  * Fleet load generator for the data-driven scenarios (bench/scenarios/*.json, run by scenario-run.ts): emulated
- * OCPP 1.6 stations on the emulator's own WebSocket client (src/emulator/ws-client.ts: one shared read buffer,
+ * OCPP 1.6 stations on the emulator's own WebSocket client (src/emulator/transport/ws-client.ts: one shared read buffer,
  * no per-connection closures, so the generator costs less CPU per frame than a `ws` client), in its own process
  * (forked, driven over IPC), spread over worker threads. Station n connects to `<url>BENCH-<n>` with subprotocol
  * ocpp1.6 from 127.0.0.(2 + n mod sourceAddresses) and sends a BootNotification; then, by `traffic`:
@@ -24,7 +24,7 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { WsClient, type WsError, type WsHandler } from '../src/emulator/ws-client.js';
+import { WsClient, type WsError, type WsHandler } from '../src/emulator/transport/index.js';
 import { Histogram, type HistogramSnapshot } from './histogram.js';
 import { replyFromEach } from './thread-replies.js';
 

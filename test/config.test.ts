@@ -227,6 +227,12 @@ const ENV_SAMPLES: Record<string, [string, unknown]> = {
   API_CORS_ORIGINS: ['https://a.example, *', ['https://a.example', '*']],
   // webhook (src/backends/webhook/)
   WEBHOOK_URL: ['http://127.0.0.1:8080/ocpp', 'http://127.0.0.1:8080/ocpp'],
+  // store (src/store/)
+  STORE_ENGINE: ['postgres', 'postgres'],
+  DATABASE_URL: ['postgres://u:p@db.example:5432/ocpp', 'postgres://u:p@db.example:5432/ocpp'],
+  SQLITE_SYNCHRONOUS: ['FULL', 'FULL'],
+  STORE_ON_FAILURE: ['spool', 'spool'],
+  STORE_RETENTION_DAYS: ['30', 30],
   WEBHOOK_ENABLE: ['no', false],
   WEBHOOK_AUTH: ['bearer', 'Bearer'],
   WEBHOOK_USERNAME: ['ops', 'ops'],

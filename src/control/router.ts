@@ -29,13 +29,16 @@ import { SoapStations } from './soap-stations.js';
 import { ShardChannel } from './channels/shard-channel.js';
 import type { CallOptions, StationChannel } from './channels/station-channel.js';
 import { WebhookService } from './webhook/events.js';
+import { StoreHost } from '../store/host.js';
+import type { StoreClient } from '../store/client.js';
+import { RegistryStore } from './registry-store.js';
+import { commandRecords } from './command-records.js';
 import type { WebhookControl, WebhookEventName } from './webhook/delivery.js';
 import { LISTENER_SETTINGS, PHASE_MESSAGES, type RouterPhase } from './phase.js';
 
 export type { RouterPhase } from './phase.js';
 
 const TX_BLOCK_SIZE = 256;
-const REGISTRY_SAVE_MS = 5000;
 
 export interface RouterServerOptions {
   config: Config;
@@ -58,7 +61,8 @@ export class RouterServer {
   #txStore!: TransactionIdStore;
   #counters = createSharedCounters();
   #metrics: ControlMetrics | null = null;
-  #saveTimer: NodeJS.Timeout | null = null;
+  #store: StoreHost | null = null;
+  #registryStore: RegistryStore | null = null;
   #stopped: Promise<void> | null = null;
   /** The shard-set swap in progress (reload with new listeners), chained. */
   #relistening: Promise<void> = Promise.resolve();
@@ -84,9 +88,16 @@ export class RouterServer {
       await server.#start();
     } catch (error) {
       await server.#soap.close();
+      await server.#registryStore?.close().catch(() => undefined);
+      await server.#store?.stop().catch(() => undefined);
       throw error;
     }
     return server;
+  }
+
+  /** The store (null with `store.engine: "off"`): transactions, meter values, id tags … for the API. */
+  get store(): StoreClient | null {
+    return this.#store?.client ?? null;
   }
 
   get phase(): RouterPhase {
@@ -117,15 +128,14 @@ export class RouterServer {
   async #start(): Promise<void> {
     const config = this.#config;
     this.#txStore = await TransactionIdStore.open(config.dataDir, { log: this.#logger });
-    try {
-      await this.registry.load(config.dataDir);
-    } catch (error) {
-      this.#logger.error({ err: error }, 'station registry file unreadable; starting with an empty registry');
+    // The store first: the registry comes from it, and every shard gets a port to it.
+    this.#store = await StoreHost.start(config);
+    if (this.#store !== null) {
+      this.#registryStore = new RegistryStore(this.registry, this.#store.client, this.#logger);
+      await this.#registryStore.start(config.dataDir);
     }
     await this.#webhook.start();
     await this.#startShards(config);
-    this.#saveTimer = setInterval(() => void this.#saveRegistry(), REGISTRY_SAVE_MS);
-    this.#saveTimer.unref();
     if (this.#phase === 'starting') this.#phase = 'running';
     this.#logger.info({ listen: config.server.listen, port: this.port, shards: this.#shards.shards, path: config.ocpp.path, subprotocols: config.ocpp.subprotocols }, `ocpp-router listening on ${config.server.listen}:${this.port}`);
   }
@@ -139,6 +149,7 @@ export class RouterServer {
       counters: this.#counters,
       logger: this.#logger,
       testHooks: this.testHooks,
+      connectStore: () => this.#store?.connect() ?? null,
       handlers: {
         http: (request) => this.#serveHttp(request),
         txBlock: () => this.#txStore.allocateBlock(TX_BLOCK_SIZE),
@@ -259,9 +270,18 @@ export class RouterServer {
   call(identity: string, action: string, payload: Record<string, unknown>, options?: number | CallOptions): Promise<Record<string, unknown>> {
     const channel = this.channel(identity);
     if (channel instanceof RouterError) return Promise.reject(channel);
+    const requestedAt = Date.now();
     const answer = channel.call(action, payload, typeof options === 'number' ? { timeoutMs: options } : options);
     const record = this.registry.get(identity);
     this.#webhook.commandResult({ identity, account: record?.account ?? null, version: record?.version ?? null }, action, payload, answer);
+    // Kept: the command, what came of it, and the reservations it made or cancelled.
+    const store = this.#store?.client;
+    if (store !== undefined) {
+      void answer.then(
+        (response) => commandRecords(identity, action, payload, { response }, requestedAt),
+        (error: RouterError) => commandRecords(identity, action, payload, { error }, requestedAt),
+      ).then((writes) => (writes.length === 0 ? undefined : store.write(writes)), () => undefined).catch((error: unknown) => this.#logger.warn({ err: error, identity, action }, 'cannot keep a command in the store'));
+    }
     return answer;
   }
 
@@ -351,19 +371,10 @@ export class RouterServer {
     }
   }
 
-  async #saveRegistry(): Promise<void> {
-    try {
-      await this.registry.save();
-    } catch (error) {
-      this.#logger.error({ err: error }, 'cannot save the station registry');
-    }
-  }
-
   /** Graceful (QUIT/TERM) or fast (INT) stop; idempotent. */
   stop(mode: 'graceful' | 'fast' = 'graceful'): Promise<void> {
     this.#stopped ??= (async () => {
       this.#phase = 'stopping';
-      if (this.#saveTimer !== null) clearInterval(this.#saveTimer);
       const deadlineMs = mode === 'graceful' ? this.#config.server.shutdownTimeoutMs : 0;
       this.#logger.info({ mode, deadlineMs }, 'stopping');
       // A shard-set swap in progress finishes first (it starts no new set once it sees the stop).
@@ -372,11 +383,13 @@ export class RouterServer {
       for (const record of this.registry.all()) {
         if (record.connected) this.registry.disconnected({ identity: record.identity, connId: record.connId!, code: 1001, reason: 'server stopped', at: Date.now() });
       }
-      await this.registry.save(true).catch((error) => this.#logger.error({ err: error }, 'cannot save the station registry'));
+      await this.#registryStore?.close();
       // After the shards: their last spool entries arrived before they stopped.
       await this.#webhook.close();
       await this.#soap.close();
       await this.#txStore.close?.();
+      // Last: everything above may still write to it.
+      await this.#store?.stop();
       this.#logger.info('stopped');
     })();
     return this.#stopped;

@@ -30,6 +30,8 @@ export interface ShardSetOptions {
   counters: SharedArrayBuffer;
   logger: Logger;
   testHooks: boolean;
+  /** A port to the store thread for a shard being started (null: the store is off). */
+  connectStore?: () => import('node:worker_threads').MessagePort | null;
   /** Answers the shards' requests. */
   handlers: Handlers<ControlRequests>;
 }
@@ -40,7 +42,7 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
 
   constructor(options: ShardSetOptions) {
     super();
-    const supervisor = new ShardSupervisor({ shards: options.shards, config: options.config, port: options.port, counters: options.counters, logger: options.logger, testHooks: options.testHooks });
+    const supervisor = new ShardSupervisor({ shards: options.shards, config: options.config, port: options.port, counters: options.counters, logger: options.logger, testHooks: options.testHooks, ...(options.connectStore === undefined ? {} : { connectStore: options.connectStore }) });
     this.supervisor = supervisor;
     this.#ports = Array.from(
       { length: options.shards },

@@ -2,7 +2,7 @@
  * Starts the shard threads and keeps them running: a shard that dies is restarted with exponential
  * backoff (reset after it stays up for a while); the others are not disturbed.
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, type MessagePort } from 'node:worker_threads';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
@@ -59,8 +59,11 @@ export class ShardSupervisor extends EventEmitter<SupervisorEvents> {
   #testHooks: boolean;
   #stopping = false;
 
-  constructor(options: { shards: number; config: Config; port: number; counters: SharedArrayBuffer; logger: Logger; testHooks: boolean }) {
+  #connectStore: (() => MessagePort | null) | undefined;
+
+  constructor(options: { shards: number; config: Config; port: number; counters: SharedArrayBuffer; logger: Logger; testHooks: boolean; connectStore?: () => MessagePort | null }) {
     super();
+    this.#connectStore = options.connectStore;
     this.shards = options.shards;
     this.#config = options.config;
     this.#port = options.port;
@@ -96,7 +99,10 @@ export class ShardSupervisor extends EventEmitter<SupervisorEvents> {
 
   #spawn(slot: ShardSlot): Promise<void> {
     const init: ShardInit = { shardId: slot.id, shards: this.shards, ports: this.#port === 0 ? randomPorts() : [this.#port], config: this.#config, counters: this.#counters, testHooks: this.#testHooks };
-    const worker = new Worker(WORKER_FILE, { workerData: init, name: `shard-${slot.id}`, resourceLimits: { maxYoungGenerationSizeMb: SHARD_YOUNG_GENERATION_MB } });
+    // A new port to the store thread for every start of the shard (the old one died with it).
+    const storePort = this.#connectStore?.() ?? null;
+    if (storePort !== null) init.storePort = storePort;
+    const worker = new Worker(WORKER_FILE, { workerData: init, transferList: storePort === null ? [] : [storePort], name: `shard-${slot.id}`, resourceLimits: { maxYoungGenerationSizeMb: SHARD_YOUNG_GENERATION_MB } });
     slot.worker = worker;
     slot.listening = false;
     slot.startedAt = Date.now();

@@ -1,13 +1,12 @@
 /**
  * The station registry in the control plane: every station seen, connected or not, with what operators
  * ask about (identity, account, version, remote address, connected since, last boot, connector statuses,
- * last message time) and which shard holds it. Persisted to `<dataDir>/stations.json` so the list
- * survives restarts.
+ * last message time) and which shard holds it. Kept in memory for lookups; what changes is written through to
+ * the store one station at a time (./registry-store.ts), so saving never rewrites the others.
  */
-import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { ConnectorStatus } from '../ipc/messages.js';
 import type { OcppVersion, StationVersion } from '../protocol/versions.js';
+import type { StationRow } from '../store/records.js';
 import type { SoapVersion } from '../protocol/soap/codec.js';
 
 export interface StationRecord {
@@ -36,8 +35,9 @@ export interface StationRecord {
   newestConnId?: number;
 }
 
-const FILE = 'stations.json';
-const FORMAT = 'ocpp-router/stations@1';
+/** The legacy file of earlier versions (imported into the store once). */
+export const LEGACY_FILE = 'stations.json';
+export const LEGACY_FORMAT = 'ocpp-router/stations@1';
 
 /** A station seen for the first time, connected now. */
 function newRecord(e: { identity: string; account: string | null; version: StationVersion; transport: StationRecord['transport']; remoteAddress: string; at: number; shard: number | null; connId: number }): StationRecord {
@@ -61,8 +61,12 @@ function newRecord(e: { identity: string; account: string | null; version: Stati
 
 export class StationRegistry {
   #stations = new Map<string, StationRecord>();
-  #dirty = false;
-  #path: string | null = null;
+  /** Stations changed since the last write-through (besides last-message times). */
+  #dirty = new Set<string>();
+  /** Stations whose last-message time changed since the last write-through. */
+  #dirtySeen = new Set<string>();
+  /** Stations removed since the last write-through. */
+  #removed = new Set<string>();
   #revision = 0;
   #seenRevision = 0;
 
@@ -78,8 +82,8 @@ export class StationRegistry {
     return this.#seenRevision;
   }
 
-  #changed(): void {
-    this.#dirty = true;
+  #changed(identity: string): void {
+    this.#dirty.add(identity);
     this.#revision++;
   }
 
@@ -120,7 +124,7 @@ export class StationRegistry {
       }
       Object.assign(record, { account: e.account, version: e.version, transport: 'ws', remoteAddress: e.remoteAddress, connected: true, connectedAt: e.at, lastMessageAt: e.at, shard, connId: e.connId, newestConnId: e.connId });
     }
-    this.#changed();
+    this.#changed(e.identity);
     return { replaced, stale: false };
   }
 
@@ -129,7 +133,7 @@ export class StationRegistry {
     const record = this.#stations.get(e.identity);
     if (record === undefined || record.connId !== e.connId) return false;
     Object.assign(record, { connected: false, disconnectedAt: e.at, lastDisconnect: { code: e.code, reason: e.reason }, shard: null, connId: null });
-    this.#changed();
+    this.#changed(e.identity);
     return true;
   }
 
@@ -140,9 +144,9 @@ export class StationRegistry {
       if (record.shard === shard && record.connected) {
         Object.assign(record, { connected: false, disconnectedAt: at, lastDisconnect: { code: 1006, reason }, shard: null, connId: null });
         lost.push(record);
+        this.#changed(record.identity);
       }
     }
-    if (lost.length > 0) this.#changed();
     return lost;
   }
 
@@ -150,23 +154,25 @@ export class StationRegistry {
     const record = this.#stations.get(identity);
     if (record === undefined || record.connId !== connId) return;
     record.boot = { payload, status, at };
-    this.#changed();
+    this.#changed(identity);
   }
 
   status(identity: string, connId: number, status: ConnectorStatus): void {
     const record = this.#stations.get(identity);
     if (record === undefined || record.connId !== connId) return;
     record.connectors[status.connector] = status;
-    this.#changed();
+    this.#changed(identity);
   }
 
   seen(entries: Array<[string, number]>): void {
     for (const [identity, at] of entries) {
       const record = this.#stations.get(identity);
-      if (record !== undefined && (record.lastMessageAt === null || at > record.lastMessageAt)) record.lastMessageAt = at;
+      if (record !== undefined && (record.lastMessageAt === null || at > record.lastMessageAt)) {
+        record.lastMessageAt = at;
+        this.#dirtySeen.add(identity);
+      }
     }
     this.#seenRevision++;
-    // lastMessageAt alone does not make the file dirty: it is saved with the next real change or at stop.
   }
 
   // --- OCPP-S (SOAP) stations: no socket, so no shard; "connected" while they talk (see soapExpire) ---
@@ -191,7 +197,7 @@ export class StationRegistry {
         connId: 0,
       });
     }
-    this.#changed();
+    this.#changed(e.identity);
   }
 
   /** Last-request times of SOAP stations; a station that had gone quiet is present again. */
@@ -203,8 +209,8 @@ export class StationRegistry {
       this.#seenRevision++;
       if (!record.connected) {
         Object.assign(record, { connected: true, connectedAt: at, connId: 0 });
-        this.#changed();
-      }
+        this.#changed(identity);
+      } else this.#dirtySeen.add(identity);
     }
   }
 
@@ -216,9 +222,9 @@ export class StationRegistry {
       if ((record.lastMessageAt ?? 0) < now - maxSilenceMs) {
         Object.assign(record, { connected: false, disconnectedAt: now, lastDisconnect: { code: 0, reason: 'OCPP-S station silent' } });
         n++;
+        this.#changed(record.identity);
       }
     }
-    if (n > 0) this.#changed();
     return n;
   }
 
@@ -229,33 +235,88 @@ export class StationRegistry {
     return out;
   }
 
-  // --- persistence ---
+  // --- persistence (write-through to the store: ./registry-store.ts) ---
 
-  async load(dataDir: string): Promise<void> {
-    this.#path = join(dataDir, FILE);
-    await mkdir(dataDir, { recursive: true });
-    let text: string;
-    try {
-      text = await readFile(this.#path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw error;
-    }
-    const data = JSON.parse(text) as { format?: string; stations?: StationRecord[] };
-    if (data.format !== FORMAT || !Array.isArray(data.stations)) throw new Error(`${this.#path}: not a ${FORMAT} file`);
-    for (const s of data.stations) {
-      // Whatever was connected at the last stop is not connected now.
-      this.#stations.set(s.identity, { ...s, connected: false, shard: null, connId: s.transport === 'soap' ? 0 : null, newestConnId: 0 });
+  /** Loads stations kept by the store (at start: whatever was connected then is not connected now). */
+  loadRows(rows: readonly StationRow[]): void {
+    for (const row of rows) {
+      const record: StationRecord = {
+        identity: row.identity,
+        account: row.account,
+        version: row.version as StationVersion,
+        transport: row.transport === 'soap' ? 'soap' : 'ws',
+        connected: false,
+        remoteAddress: row.remoteAddress,
+        connectedAt: row.connectedAt,
+        disconnectedAt: row.disconnectedAt,
+        lastDisconnect: row.lastDisconnect,
+        lastMessageAt: row.lastMessageAt,
+        boot: row.boot,
+        connectors: row.connectors as Record<string, ConnectorStatus>,
+        shard: null,
+        connId: row.transport === 'soap' ? 0 : null,
+        newestConnId: 0,
+      };
+      if (row.callbackUrl !== null) record.callbackUrl = row.callbackUrl;
+      this.#stations.set(row.identity, record);
     }
     this.#revision++;
   }
 
-  /** Writes the registry if it changed (atomically: temp file + rename). */
-  async save(force = false): Promise<void> {
-    if (this.#path === null || (!this.#dirty && !force)) return;
-    this.#dirty = false;
-    const tmp = `${this.#path}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify({ format: FORMAT, savedAt: new Date().toISOString(), stations: [...this.#stations.values()] }));
-    await rename(tmp, this.#path);
+  /** Removes a station (the API refuses this while it is connected). */
+  remove(identity: string): boolean {
+    if (!this.#stations.delete(identity)) return false;
+    this.#dirty.delete(identity);
+    this.#dirtySeen.delete(identity);
+    this.#removed.add(identity);
+    this.#revision++;
+    return true;
   }
+
+  /**
+   * What changed since the last call, as store rows: the stations changed (and, with `withSeen`, those whose
+   * last-message time alone changed), and the identities removed.
+   */
+  takeChanges(withSeen: boolean): { rows: StationRow[]; removed: string[] } {
+    const identities = withSeen ? new Set([...this.#dirty, ...this.#dirtySeen]) : this.#dirty;
+    const rows: StationRow[] = [];
+    for (const identity of identities) {
+      const record = this.#stations.get(identity);
+      if (record !== undefined) rows.push(toRow(record));
+    }
+    this.#dirty = new Set();
+    if (withSeen) this.#dirtySeen = new Set();
+    const removed = [...this.#removed];
+    this.#removed = new Set();
+    return { rows, removed };
+  }
+
+  /** Writes that failed: written again with the next flush. */
+  markChanged(identities: readonly string[]): void {
+    for (const identity of identities) if (this.#stations.has(identity)) this.#dirty.add(identity);
+  }
+
+  /** Every station as a store row (the legacy file's import). */
+  allRows(): StationRow[] {
+    return [...this.#stations.values()].map(toRow);
+  }
+}
+
+/** A registry record as the store keeps it (without the live connection). */
+export function toRow(r: StationRecord): StationRow {
+  return {
+    identity: r.identity,
+    account: r.account,
+    version: r.version,
+    transport: r.transport,
+    callbackUrl: r.callbackUrl ?? null,
+    connected: r.connected,
+    remoteAddress: r.remoteAddress,
+    connectedAt: r.connectedAt,
+    disconnectedAt: r.disconnectedAt,
+    lastDisconnect: r.lastDisconnect,
+    lastMessageAt: r.lastMessageAt,
+    boot: r.boot,
+    connectors: r.connectors,
+  };
 }

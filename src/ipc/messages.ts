@@ -4,6 +4,7 @@
  * per shard (./port.ts): `ShardRequests` the control plane asks a shard, `ControlRequests` a shard asks the
  * control plane. Plain data only: errors cross as SerializedError (postMessage drops an Error's class and code).
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/types.js';
 import type { OcppVersion } from '../protocol/versions.js';
 import type { PortEnvelope } from './port.js';
@@ -20,6 +21,8 @@ export interface ShardInit {
   counters: SharedArrayBuffer;
   /** Test hooks (crash on command) are honoured only when set. */
   testHooks: boolean;
+  /** This shard's port to the store thread (src/store/), absent when the store is off. */
+  storePort?: MessagePort;
 }
 
 export interface ConnectorStatus {

@@ -18,6 +18,7 @@ import { actionsFor } from '../protocol/actions.js';
 import type { Backend } from '../protocol/backend.js';
 import { ErrorCode, RouterError } from '../protocol/errors.js';
 import type { SessionContext, SessionOptions } from '../protocol/ocpp-j/rpc-session.js';
+import type { CallKeeper } from '../protocol/ocpp-j/session-context.js';
 import type { ActionValidators } from '../protocol/validation/types.js';
 import { CloseCode } from '../protocol/ocpp-j/close-codes.js';
 import type { OcppVersion } from '../protocol/versions.js';
@@ -51,6 +52,8 @@ export interface ShardDeps {
   reconfigureBackend(config: Config): void;
   /** Decides whether a live-log client may connect (API authentication); null accepts. */
   authorizeLog?: LogEndpointHandler['authorize'];
+  /** Keeps what stations send before it is acknowledged (the store); absent when the store is off. */
+  keeper?: CallKeeper;
 }
 
 /** Largest HTTP request body (commands, bulk commands); a station has its own frame limit. */
@@ -101,6 +104,7 @@ export class Shard {
       backend: deps.backend,
       lookup: deps.lookup,
       hooks: createSessionHooks(this.counters, this.metrics, this.#reports, deps.logger),
+      keeper: deps.keeper ?? null,
       nextMessageId: () => idPrefix + (idCounter++).toString(36),
     };
     this.#stations = new StationEndpoint({

@@ -143,6 +143,9 @@ export class SoapEndpoint {
       get backend() {
         return shardCtx().backend;
       },
+      get keeper() {
+        return shardCtx().keeper;
+      },
       lookup: (version, action) => {
         if (shardCtx().lookup !== lookupBase) {
           lookupBase = shardCtx().lookup;

@@ -17,6 +17,8 @@ import { ErrorCode, RouterError } from '../protocol/errors.js';
 import { errorResponse } from '../http/types.js';
 import { ApiAuth, logAuthHeaders } from '../http/api-auth.js';
 import { TransactionIdPool } from './transaction-id-pool.js';
+import { StoreClient } from '../store/client.js';
+import { StoreKeeper } from './store-keeper.js';
 import { Shard } from './shard.js';
 
 const init = workerData as ShardInit;
@@ -70,6 +72,19 @@ let lookup = createValidatorLookup(init.config.ocpp.quirks);
 // The live log (/ws/log) takes the API's credentials (api.auth); replaced on reload.
 let logAuth = new ApiAuth(init.config.api.auth);
 
+// The store thread (src/store/): what stations send is kept there before it is acknowledged.
+let journal = init.config.store.journal;
+const keeper =
+  init.storePort === undefined
+    ? undefined
+    : new StoreKeeper(new StoreClient(init.storePort), {
+        journal: () => journal,
+        onFailure: (error, records) => {
+          shardRef?.counters.inc('storeRefusals');
+          logger.error({ err: error, records }, 'the store did not keep these records: their stations get InternalError');
+        },
+      });
+
 const shard = new Shard({
   shardId: init.shardId,
   shards: init.shards,
@@ -86,8 +101,10 @@ const shard = new Shard({
     backend.configure(config);
     lookup = createValidatorLookup(config.ocpp.quirks);
     logAuth = new ApiAuth(config.api.auth);
+    journal = config.store.journal;
   },
   authorizeLog: (headers) => logAuth.check(logAuthHeaders(headers)),
+  ...(keeper === undefined ? {} : { keeper }),
 });
 
 shardRef = shard;

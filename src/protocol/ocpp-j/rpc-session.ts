@@ -1,9 +1,3 @@
-/**
- * OCPP-J over any text transport: frames (./frames.ts: parse once, serialize directly), the handshake rules
- * (./handshake.ts: identity, subprotocol, Basic header), close codes, and the RPC session here: one station's
- * discipline in both directions. Nothing in this folder knows sockets, threads or backends' implementations:
- * the transport and the backend are injected (./session-context.ts, ../backend.ts).
- */
 import { MessageType, MESSAGE_TYPE_NAMES, type StationVersion } from '../versions.js';
 import { RpcErrorCode, canonicalErrorCode, wireErrorCode } from '../rpc-error-codes.js';
 import type { ActionValidators, ValidationIssue } from '../validation/types.js';
@@ -11,17 +5,7 @@ import type { Backend, BackendReply, StationContext } from '../backend.js';
 import { RouterError, ErrorCode } from '../errors.js';
 import { valueExceedsDepth } from '../json-depth.js';
 import { OutboundQueue, type OutboundCall as QueuedCall, type OutboundHost } from '../outbound-queue.js';
-import {
-  parseFrame,
-  isBadFrame,
-  BadFrameKind,
-  serializeCall,
-  serializeCallResult,
-  serializeCallError,
-  type BadFrame,
-  type CallFrame,
-  type Payload,
-} from './frames.js';
+import { parseFrame, isBadFrame, BadFrameKind, serializeCall, serializeCallResult, serializeCallError, type BadFrame, type CallFrame, type Payload } from './frames.js';
 import { CloseCode } from './close-codes.js';
 import type { ObservedSession, SessionContext, SessionTransport } from './session-context.js';
 
@@ -251,14 +235,27 @@ export class RpcSession implements StationContext, ObservedSession {
         this.#finishCall(frame.action, false);
         return;
       }
-      if (frame.action === 'BootNotification') this.bootState = (reply.payload.status as BootState) ?? 'unknown';
-      this.#ctx.hooks.stationCallCompleted?.(this, frame.action, frame.payload, reply);
-      this.#send(text, MessageType.CALLRESULT, frame.id, frame.action, reply.payload);
-      this.#finishCall(frame.action, true);
+      // What the answer acknowledges is kept first (the store): the CALLRESULT goes out only once it is.
+      const keeping = this.#ctx.keeper?.keep(this, frame.id, frame.action, frame.payload, reply.payload) ?? null;
+      if (keeping === null) this.#acknowledge(frame, reply, text, true);
+      else keeping.then((kept) => this.#acknowledge(frame, reply, text, kept), () => this.#acknowledge(frame, reply, text, false));
     } else {
       this.#sendError(frame.id, reply.code, reply.description, reply.details ?? {}, frame.action);
       this.#finishCall(frame.action, false);
     }
+  }
+
+  /** Sends the CALLRESULT (or, when what it acknowledges could not be kept, InternalError: the station sends again). */
+  #acknowledge(frame: CallFrame, reply: BackendReply & { kind: 'result' }, text: string, kept: boolean): void {
+    if (!kept) {
+      this.#sendError(frame.id, RpcErrorCode.InternalError, 'the central system could not keep this message; send it again later', {}, frame.action);
+      this.#finishCall(frame.action, false);
+      return;
+    }
+    if (frame.action === 'BootNotification') this.bootState = (reply.payload.status as BootState) ?? 'unknown';
+    this.#ctx.hooks.stationCallCompleted?.(this, frame.action, frame.payload, reply);
+    this.#send(text, MessageType.CALLRESULT, frame.id, frame.action, reply.payload);
+    this.#finishCall(frame.action, true);
   }
 
   #finishCall(action: string, ok: boolean): void {

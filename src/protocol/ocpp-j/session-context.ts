@@ -56,12 +56,22 @@ export interface SessionOptions {
   rejectCallsBeforeAccepted: boolean;
 }
 
+/**
+ * Keeps what a CALLRESULT acknowledges before it is sent (the store). `null`: nothing to keep, send now; a
+ * promise: send when it resolves `true`; `false` (or a rejection): the station gets InternalError instead.
+ */
+export interface CallKeeper {
+  keep(session: ObservedSession, uniqueId: string, action: string, request: Payload, reply: Payload): Promise<boolean> | null;
+}
+
 /** Everything sessions of one shard share; one object per shard keeps each session small. */
 export interface SessionContext {
   options: SessionOptions;
   backend: Backend;
   lookup(version: StationVersion, action: string): ActionValidators | undefined;
   hooks: SessionHooks;
+  /** Keeps what is acknowledged before the acknowledgement goes out; absent: nothing is kept. */
+  keeper?: CallKeeper | null;
   /** Unique message ids for outgoing CALLs (unique beyond one WebSocket: 2.1 Part 4 §4.1.4). */
   nextMessageId(): string;
 }
