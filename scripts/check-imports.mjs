@@ -50,6 +50,8 @@ export const EXTERNAL = {
 export const MAIN_FILES = {
   '': 'main.ts',
   api: 'api/index.ts',
+  backends: 'backends/backend-switch.ts',
+  'backends/pg-function': 'backends/pg-function/backend.ts',
   'backends/responder': 'backends/responder/index.ts',
   'backends/webhook': 'backends/webhook/index.ts',
   config: 'config/load.ts',

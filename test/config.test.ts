@@ -227,6 +227,8 @@ const ENV_SAMPLES: Record<string, [string, unknown]> = {
   API_CORS_ORIGINS: ['https://a.example, *', ['https://a.example', '*']],
   // webhook (src/backends/webhook/)
   WEBHOOK_URL: ['http://127.0.0.1:8080/ocpp', 'http://127.0.0.1:8080/ocpp'],
+  BACKEND: ['pgFunction', 'pgFunction'],
+  PG_FUNCTION_URL: ['postgres://u@db.example/ocpp', 'postgres://u@db.example/ocpp'],
   // store (src/store/)
   STORE_ENGINE: ['postgres', 'postgres'],
   DATABASE_URL: ['postgres://u:p@db.example:5432/ocpp', 'postgres://u:p@db.example:5432/ocpp'],

@@ -15,6 +15,7 @@ import { fanOut, isOutcome, prepareFor, sendCommand, sendPrepared, type CommandB
 import { preflight, withCors } from '../http/cors.js';
 import { parseForm } from '../protocol/commands/form-body.js';
 import { RouteTable, type Route, type RouteContext } from './route-table.js';
+import { storeRoutes } from './store-routes.js';
 import { chargePointItem, decodeCursor, encodeCursor, matches, readFilter, stationView, type StationFilter } from './station-views.js';
 
 
@@ -285,6 +286,8 @@ export function createApi(server: RouterServer): ApiHandler {
     { method: 'GET', path: `${API_PREFIX}/stations/{identity}`, handle: station },
     { method: 'POST', path: `${API_PREFIX}/commands`, handle: bulkCommand },
     { method: 'GET', path: `${API_PREFIX}/commands/{id}`, handle: commandStatus },
+    // The store: transactions, reservations, id tags, journal, removing stations (src/api/store-routes.ts).
+    ...storeRoutes(server, API_PREFIX),
   ]);
 
   const dispatch = (request: WebRequest): WebResponse | Promise<WebResponse> => {

@@ -13,7 +13,7 @@
  * - Booleans accept what libapostol's `parse_bool` accepts: true|false|1|0|yes|no|on|off, any case.
  */
 import { OCPP_VERSIONS } from '../protocol/versions.js';
-import { API_AUTH_MODES, AUTHORIZE_POLICIES, BOOT_STATUSES, DATA_TRANSFER_STATUSES, LOG_LEVELS, SQLITE_SYNCHRONOUS, STORE_ENGINES, STORE_ON_FAILURE, WEBHOOK_AUTH_MODES, WEBHOOK_CONTENT_TYPES, WEBHOOK_ON_FAILURE } from './schema.js';
+import { API_AUTH_MODES, BACKENDS, AUTHORIZE_POLICIES, BOOT_STATUSES, DATA_TRANSFER_STATUSES, LOG_LEVELS, SQLITE_SYNCHRONOUS, STORE_ENGINES, STORE_ON_FAILURE, WEBHOOK_AUTH_MODES, WEBHOOK_CONTENT_TYPES, WEBHOOK_ON_FAILURE } from './schema.js';
 
 export type EnvParseResult = { ok: true; value: unknown } | { ok: false; message: string };
 
@@ -197,6 +197,8 @@ export const ENV_TABLE: readonly EnvEntry[] = Object.freeze([
   entry('WEBHOOK_SIGNATURE_SECRET', 'webhook.signature.secret', 'string|null', parseNullable(parseString), 'HMAC-SHA256 signing secret.'),
   entry('METRICS', 'metrics.enable', BOOL, parseBoolean, 'Per-message metrics and /metrics.'),
   entry('DATA_DIR', 'dataDir', 'path', parseString, 'State folder.'),
+  entry('BACKEND', 'backend', BACKENDS.join('|'), parseEnum(BACKENDS), 'What answers station CALLs.'),
+  entry('PG_FUNCTION_URL', 'pgFunction.url', 'URL', parseString, 'Database of the ocpp.Parse function.'),
   // store (src/store/)
   entry('STORE_ENGINE', 'store.engine', STORE_ENGINES.join('|'), parseEnum(STORE_ENGINES), 'Store engine.'),
   entry('DATABASE_URL', 'store.postgres.url', 'URL', parseString, 'PostgreSQL of the store (the usual name).'),

@@ -38,6 +38,7 @@ export const WEBHOOK_AUTH_MODES = ['Off', 'Basic', 'Bearer'] as const;
 export const WEBHOOK_CONTENT_TYPES = ['json', 'msgpack'] as const;
 export const WEBHOOK_ON_FAILURE = ['error', 'responder'] as const;
 export const STORE_ENGINES = ['sqlite', 'postgres', 'off'] as const;
+export const BACKENDS = ['auto', 'responder', 'webhook', 'pgFunction'] as const;
 export const SQLITE_SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL'] as const;
 export const STORE_ON_FAILURE = ['error', 'spool'] as const;
 
@@ -337,6 +338,24 @@ export const configSchema: SchemaNode = {
           description: 'Secret key; when set every POST carries `X-OCPP-Signature: sha256=<hex HMAC of the body>`.',
         },
       }),
+    }),
+    backend: {
+      type: 'string',
+      enum: BACKENDS,
+      default: 'auto',
+      description: 'What answers station CALLs: `responder` (built in), `webhook` (`webhook.url`), `pgFunction` (the operator\'s `ocpp.Parse` in PostgreSQL, docs/postgres.md), or `auto`: the webhook when `webhook.url` is set (ocpp-cs: setting `WEBHOOK_URL` turns it on), else the responder.',
+    },
+    pgFunction: object('The `ocpp-cs` function mode (`backend: "pgFunction"`, docs/postgres.md).', {
+      url: {
+        type: ['string', 'null'],
+        pattern: '^postgres(ql)?://',
+        maxLength: 4096,
+        default: null,
+        description: 'Database with the `ocpp` functions; null: `store.postgres.url`, else the `PG*` variables.',
+      },
+      schema: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: 63, default: 'ocpp', description: 'Schema of `Parse` and `SetChargePointConnected`.' },
+      poolSize: int(1, 100, 4, 'Connections per shard.'),
+      timeoutMs: int(100, 600_000, 10_000, 'Longest time to connect and to run Parse before the CALL gets InternalError (statement_timeout).', 'ms'),
     }),
     // --- store (src/store/; docs/store.md) ---
     store: object('Where what stations send is kept: stations, transactions, meter values, status history, events, the journal of messages, id tags, reservations, commands.', {

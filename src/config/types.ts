@@ -135,6 +135,10 @@ export interface Config {
     events: { enable: boolean; url: string | null };
     signature: { secret: string | null };
   };
+  /** What answers station CALLs; `auto`: the webhook when it has a URL, else the responder. */
+  backend: 'auto' | 'responder' | 'webhook' | 'pgFunction';
+  /** The ocpp-cs function mode (src/backends/pg-function/). */
+  pgFunction: { url: string | null; schema: string; poolSize: number; timeoutMs: number };
   /** Where what stations send is kept (src/store/). */
   store: {
     engine: 'sqlite' | 'postgres' | 'off';

@@ -4,6 +4,7 @@
  */
 import { ErrorCode, type RouterError } from '../protocol/errors.js';
 import type { StoreWrite } from '../store/engine.js';
+import type { StoreClient } from '../store/client.js';
 
 type Payload = Record<string, unknown>;
 
@@ -31,4 +32,16 @@ export function commandRecords(identity: string, action: string, request: Payloa
     writes.push({ k: 'reservation', id: request.reservationId, identity, connector: null, idTag: null, expiry: null, status: 'Cancelled', at: answeredAt });
   }
   return writes;
+}
+
+/** Keeps the command once the station answered (or did not), without delaying the caller. */
+export function keepCommand(store: StoreClient, identity: string, action: string, request: Payload, answer: Promise<Payload>, failed: (error: unknown) => void): void {
+  const requestedAt = Date.now();
+  void answer
+    .then(
+      (response) => commandRecords(identity, action, request, { response }, requestedAt),
+      (error: RouterError) => commandRecords(identity, action, request, { error }, requestedAt),
+    )
+    .then((writes) => (writes.length === 0 ? undefined : store.write(writes)))
+    .catch(failed);
 }

@@ -1,15 +1,11 @@
 /**
- * The control plane (main thread): starts the shard set on one port, keeps the station registry, hands out
- * transaction id blocks, reaches any station through its StationChannel, serves the HTTP requests the shards
- * forward (the REST API), reloads configuration and stops everything. `main.ts` drives it from signals; tests
- * drive it directly. What lives where:
- *   shard-set.ts            the shard threads and a request port to each
- *   station-registry.ts     every station seen, connected or not
- *   channels/               how a CALL reaches a station (a shard's WebSocket, OCPP-S, …)
- *   live-log.ts             the live log's fan-out
- *   soap-stations.ts        OCPP-S presence and command client
- *   webhook/                the webhook's spool, deliveries and events
- *   transaction-id-store.ts transaction ids unique across restarts
+ * The control plane (main thread): starts the store and the shard set on one port, keeps the station registry,
+ * hands out transaction id blocks, reaches any station through its StationChannel, serves the HTTP requests the
+ * shards forward (the REST API), reloads configuration and stops everything. `main.ts` drives it from signals;
+ * tests drive it directly. Its parts: shard-set.ts (the shard threads, a request port each), station-registry.ts
+ * and registry-store.ts (every station seen, written through to the store), channels/ (how a CALL reaches a
+ * station), live-log.ts, soap-stations.ts (OCPP-S presence and commands), webhook/ (spool, deliveries, events),
+ * id-tags.ts (the operator's list), transaction-id-store.ts (ids unique across restarts).
  */
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
@@ -32,7 +28,9 @@ import { WebhookService } from './webhook/events.js';
 import { StoreHost } from '../store/host.js';
 import type { StoreClient } from '../store/client.js';
 import { RegistryStore } from './registry-store.js';
-import { commandRecords } from './command-records.js';
+import { keepCommand } from './command-records.js';
+import { IdTagList } from './id-tags.js';
+import { StationPresence } from './station-presence.js';
 import type { WebhookControl, WebhookEventName } from './webhook/delivery.js';
 import { LISTENER_SETTINGS, PHASE_MESSAGES, type RouterPhase } from './phase.js';
 
@@ -63,6 +61,7 @@ export class RouterServer {
   #metrics: ControlMetrics | null = null;
   #store: StoreHost | null = null;
   #registryStore: RegistryStore | null = null;
+  #idTagList: IdTagList | null = null;
   #stopped: Promise<void> | null = null;
   /** The shard-set swap in progress (reload with new listeners), chained. */
   #relistening: Promise<void> = Promise.resolve();
@@ -72,6 +71,7 @@ export class RouterServer {
   readonly #log = new LiveLogHub(() => this.#shards);
   readonly #soap: SoapStations;
   readonly #webhook: WebhookService;
+  readonly #presence: StationPresence;
 
   private constructor(options: RouterServerOptions) {
     this.#config = options.config;
@@ -79,6 +79,7 @@ export class RouterServer {
     this.testHooks = options.testHooks ?? false;
     this.#soap = new SoapStations(() => this.#config, this.registry, this.#log);
     this.#webhook = new WebhookService(() => this.#config, options.logger);
+    this.#presence = new StationPresence(options.config, this.#webhook, options.logger);
     if (options.http !== undefined) this.#httpHandler = options.http(this);
   }
 
@@ -88,6 +89,7 @@ export class RouterServer {
       await server.#start();
     } catch (error) {
       await server.#soap.close();
+      await server.#presence.close();
       await server.#registryStore?.close().catch(() => undefined);
       await server.#store?.stop().catch(() => undefined);
       throw error;
@@ -131,11 +133,13 @@ export class RouterServer {
     // The store first: the registry comes from it, and every shard gets a port to it.
     this.#store = await StoreHost.start(config);
     if (this.#store !== null) {
+      this.#idTagList = new IdTagList(this.#store.client, () => this.#shards);
       this.#registryStore = new RegistryStore(this.registry, this.#store.client, this.#logger);
       await this.#registryStore.start(config.dataDir);
     }
     await this.#webhook.start();
     await this.#startShards(config);
+    await this.#idTagList?.load();
     if (this.#phase === 'starting') this.#phase = 'running';
     this.#logger.info({ listen: config.server.listen, port: this.port, shards: this.#shards.shards, path: config.ocpp.path, subprotocols: config.ocpp.subprotocols }, `ocpp-router listening on ${config.server.listen}:${this.port}`);
   }
@@ -163,7 +167,7 @@ export class RouterServer {
       const lost = this.#shardGone(shard, 'shard restarted');
       this.#logger.error({ shard, exitCode: code, stations: lost }, 'shard lost; its stations are disconnected and may reconnect at once');
     });
-    shards.on('ready', (shard) => this.#log.shardReady(shard));
+    shards.on('ready', (shard) => (this.#log.shardReady(shard), this.#idTagList?.sendTo(shard)));
     await shards.start();
   }
 
@@ -181,15 +185,11 @@ export class RouterServer {
           // Newest wins, whichever shard holds the old connection (the same shard already closed it).
           this.#shards.send(replaced.shard, { t: 'replace', identity: message.identity, connId: replaced.connId });
         }
-        this.#logger.info({ identity: message.identity, account: message.account, version: message.version, remote: message.remoteAddress, shard, replaced: replaced !== null }, 'station connected');
-        this.#webhook.event('StationConnected', message, { remoteAddress: message.remoteAddress, replaced: replaced !== null }, message.at);
+        this.#presence.connected(message, shard, replaced !== null);
         return;
       }
       case 'disconnected':
-        if (this.registry.disconnected(message)) {
-          this.#logger.info({ identity: message.identity, code: message.code, reason: message.reason || undefined, shard }, 'station disconnected');
-          this.webhookEvent('StationDisconnected', message.identity, { code: message.code, reason: message.reason }, message.at);
-        }
+        if (this.registry.disconnected(message)) this.#presence.disconnected(message, this.registry.get(message.identity), shard);
         return;
       case 'registryEvents':
         for (const event of message.events) this.#registryEvent(event);
@@ -241,7 +241,9 @@ export class RouterServer {
   /** A shard is gone (crashed, or stopped for new listeners): its stations. Returns their number. */
   #shardGone(shard: number, reason: string): number {
     this.#log.shardGone(shard);
-    return this.registry.shardLost(shard, Date.now(), reason).length;
+    const lost = this.registry.shardLost(shard, Date.now(), reason);
+    for (const record of lost) this.#presence.disconnected({ identity: record.identity, code: 1006, reason, at: record.disconnectedAt ?? Date.now() }, record, shard, false);
+    return lost.length;
   }
 
   /** Stations, connected or not. */
@@ -270,18 +272,12 @@ export class RouterServer {
   call(identity: string, action: string, payload: Record<string, unknown>, options?: number | CallOptions): Promise<Record<string, unknown>> {
     const channel = this.channel(identity);
     if (channel instanceof RouterError) return Promise.reject(channel);
-    const requestedAt = Date.now();
     const answer = channel.call(action, payload, typeof options === 'number' ? { timeoutMs: options } : options);
     const record = this.registry.get(identity);
     this.#webhook.commandResult({ identity, account: record?.account ?? null, version: record?.version ?? null }, action, payload, answer);
     // Kept: the command, what came of it, and the reservations it made or cancelled.
     const store = this.#store?.client;
-    if (store !== undefined) {
-      void answer.then(
-        (response) => commandRecords(identity, action, payload, { response }, requestedAt),
-        (error: RouterError) => commandRecords(identity, action, payload, { error }, requestedAt),
-      ).then((writes) => (writes.length === 0 ? undefined : store.write(writes)), () => undefined).catch((error: unknown) => this.#logger.warn({ err: error, identity, action }, 'cannot keep a command in the store'));
-    }
+    if (store !== undefined) keepCommand(store, identity, action, payload, answer, (error) => this.#logger.warn({ err: error, identity, action }, 'cannot keep a command in the store'));
     return answer;
   }
 
@@ -327,6 +323,7 @@ export class RouterServer {
     this.#config = config;
     this.#logger.level = config.log.level;
     this.#webhook.reload(config);
+    this.#presence.reload(config);
     if (relisten.length === 0) {
       this.#shards.updateConfig(config);
       return { needRestart, relisten, done: Promise.resolve() };
@@ -381,8 +378,12 @@ export class RouterServer {
       await this.#relistening.catch(() => undefined);
       await this.#shards.stop(mode, deadlineMs);
       for (const record of this.registry.all()) {
-        if (record.connected) this.registry.disconnected({ identity: record.identity, connId: record.connId!, code: 1001, reason: 'server stopped', at: Date.now() });
+        if (!record.connected) continue;
+        const closed = { identity: record.identity, connId: record.connId!, code: 1001, reason: 'server stopped', at: Date.now() };
+        this.registry.disconnected(closed);
+        this.#presence.disconnected(closed, record, null, false);
       }
+      await this.#presence.close();
       await this.#registryStore?.close();
       // After the shards: their last spool entries arrived before they stopped.
       await this.#webhook.close();
@@ -395,6 +396,16 @@ export class RouterServer {
     return this.#stopped;
   }
 
+  /** The operator's id-tag list (null with the store off). */
+  get idTags(): IdTagList | null {
+    return this.#idTagList;
+  }
+
+  /** Removes a station that is gone (the API refuses a connected one): from the registry and the store. */
+  async removeStation(identity: string): Promise<void> {
+    if (this.registry.remove(identity)) await this.#registryStore?.flush(false);
+  }
+
   /** The webhook's spool and delivery state (null while it is off and no spool was ever opened). */
   get webhook(): WebhookControl | null {
     return this.#webhook.control;
@@ -402,11 +413,7 @@ export class RouterServer {
 
   /** Posts an event about a station (or about none: the API's async command results). */
   webhookEvent(name: WebhookEventName, identity: string | null, data: Record<string, unknown>, at?: number): void {
-    if (identity === null) {
-      this.#webhook.event(name, null, data, at);
-      return;
-    }
-    const record = this.registry.get(identity);
-    this.#webhook.event(name, { identity, account: record?.account ?? null, version: record?.version ?? null }, data, at);
+    const record = identity === null ? undefined : this.registry.get(identity);
+    this.#webhook.event(name, identity === null ? null : { identity, account: record?.account ?? null, version: record?.version ?? null }, data, at);
   }
 }

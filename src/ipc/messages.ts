@@ -59,7 +59,12 @@ export type MainToShard =
   /** Whether any shard has a live-log client: shards produce log entries only then. */
   | { t: 'logActive'; active: boolean }
   | { t: 'log'; entries: LogLine[] }
+  /** The operator's id-tag list (the store's `id_tags` that are listed), for the responder. */
+  | { t: 'idTags'; tags: IdTagEntry[] }
   | { t: 'crash' };
+
+/** [id tag, status (Accepted, Blocked, Expired, Invalid), expiry epoch ms or null]. */
+export type IdTagEntry = [idTag: string, status: string, expiry: number | null];
 
 export type ShardToMain =
   | PortEnvelope

@@ -54,6 +54,8 @@ export interface ShardDeps {
   authorizeLog?: LogEndpointHandler['authorize'];
   /** Keeps what stations send before it is acknowledged (the store); absent when the store is off. */
   keeper?: CallKeeper;
+  /** The operator's id-tag list changed (for the responder). */
+  setIdTags?(tags: ReadonlyArray<readonly [string, string, number | null]>): void;
 }
 
 /** Largest HTTP request body (commands, bulk commands); a station has its own frame limit. */
@@ -207,6 +209,9 @@ export class Shard {
         return;
       case 'log':
         this.#deliverLog(message.entries);
+        return;
+      case 'idTags':
+        this.#deps.setIdTags?.(message.tags);
         return;
       default:
         return;

@@ -11,7 +11,7 @@ import type { ControlRequests, MainToShard, ShardInit, ShardRequests, ShardToMai
 import { RequestPort } from '../ipc/port.js';
 import { createLogger } from '../logger.js';
 import { createResponder } from '../backends/responder/index.js';
-import { BackendSwitch } from '../backends/webhook/index.js';
+import { BackendSwitch } from '../backends/backend-switch.js';
 import { createValidatorLookup } from '../protocol/validation/registry.js';
 import { ErrorCode, RouterError } from '../protocol/errors.js';
 import { errorResponse } from '../http/types.js';
@@ -105,6 +105,7 @@ const shard = new Shard({
   },
   authorizeLog: (headers) => logAuth.check(logAuthHeaders(headers)),
   ...(keeper === undefined ? {} : { keeper }),
+  setIdTags: (tags) => responder.setListedTags(tags),
 });
 
 shardRef = shard;

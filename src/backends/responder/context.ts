@@ -27,6 +27,8 @@ export interface ResponderContext {
   /** `authorize.idTags`, lower-cased: 1.6 IdToken is CiString20Type and 2.x idToken comparison is
    *  case-insensitive (2.0.1 Part 2 §C "IdToken", 2.1 Part 2 §C), so `ABC` and `abc` are the same tag. */
   idTags: ReadonlySet<string>;
+  /** The operator's list from the store, lower-cased tag → status and expiry; checked before the policy. */
+  listed: ReadonlyMap<string, { status: TagStatus; expiry: number | null }>;
   /** Reply payload of DataTransfer, rebuilt when the config changes. */
   dataTransferReply: Payload;
 }
@@ -50,10 +52,27 @@ export function isoNow(ctx: ResponderContext): string {
   return ctx.isoNow();
 }
 
-/** Whether an id tag / id token value is accepted by the configured policy. */
-export function isAuthorized(ctx: ResponderContext, idTag: unknown): boolean {
-  if (ctx.acceptAll) return true;
-  return typeof idTag === 'string' && ctx.idTags.has(idTag.toLowerCase());
+/** An id tag's status as every version spells it (1.6 AuthorizationStatus, 2.x AuthorizationStatusEnumType). */
+export type TagStatus = 'Accepted' | 'Blocked' | 'Expired' | 'Invalid';
+
+/**
+ * The status of an id tag / id token value: the operator's list in the store first (Blocked, Expired, Invalid, or
+ * Accepted until its expiry), else the configured policy (`acceptAll`, or `list` with `authorize.idTags`).
+ */
+export function tagStatus(ctx: ResponderContext, idTag: unknown): TagStatus {
+  if (typeof idTag !== 'string') return ctx.acceptAll ? 'Accepted' : 'Invalid';
+  const key = idTag.toLowerCase();
+  const listed = ctx.listed.get(key);
+  if (listed !== undefined) return listed.status === 'Accepted' && listed.expiry !== null && listed.expiry < ctx.now().getTime() ? 'Expired' : listed.status;
+  if (ctx.acceptAll) return 'Accepted';
+  return ctx.idTags.has(key) ? 'Accepted' : 'Invalid';
+}
+
+/** The operator's list from the store (src/store/: `id_tags`), replaced whenever it changes. */
+export function applyListedTags(ctx: ResponderContext, tags: ReadonlyArray<readonly [idTag: string, status: string, expiry: number | null]>): void {
+  const listed = new Map<string, { status: TagStatus; expiry: number | null }>();
+  for (const [tag, status, expiry] of tags) listed.set(tag.toLowerCase(), { status: (['Accepted', 'Blocked', 'Expired', 'Invalid'].includes(status) ? status : 'Invalid') as TagStatus, expiry });
+  ctx.listed = listed;
 }
 
 export function applyConfig(ctx: ResponderContext, config: ResponderConfig): void {

@@ -7,7 +7,7 @@ import { RouterError } from '../../protocol/errors.js';
 import { RpcErrorCode } from '../../protocol/rpc-error-codes.js';
 import type { StationVersion } from '../../protocol/versions.js';
 import type { Backend, BackendReply, InboundCall } from '../../protocol/backend.js';
-import { EMPTY, applyConfig } from './context.js';
+import { EMPTY, applyConfig, applyListedTags } from './context.js';
 import type { ActionHandler, HandlerTable, ResponderConfig, ResponderContext, TransactionIdSource } from './context.js';
 import { V16_CORE_HANDLERS } from './v16.js';
 import { V16_SECURITY_HANDLERS } from './v16-security.js';
@@ -51,6 +51,8 @@ export interface Responder extends Backend {
   handleCall(call: InboundCall): BackendReply;
   /** Replaces the configuration (SIGHUP reload). Validated first; on error the old config stays. */
   updateConfig(config: ResponderConfig): void;
+  /** Replaces the operator's id-tag list (from the store). */
+  setListedTags(tags: ReadonlyArray<readonly [string, string, number | null]>): void;
   readonly config: ResponderConfig;
 }
 
@@ -84,6 +86,7 @@ class ResponderBackend implements Responder {
       transactionIds: options.transactionIds,
       acceptAll: true,
       idTags: new Set(),
+      listed: new Map(),
       dataTransferReply: EMPTY,
     };
     applyConfig(this.#ctx, options.config);
@@ -95,6 +98,10 @@ class ResponderBackend implements Responder {
 
   updateConfig(config: ResponderConfig): void {
     applyConfig(this.#ctx, config);
+  }
+
+  setListedTags(tags: ReadonlyArray<readonly [string, string, number | null]>): void {
+    applyListedTags(this.#ctx, tags);
   }
 
   handleCall(call: InboundCall): BackendReply {

@@ -2,15 +2,19 @@
  * OCPP 1.6 core: the 10 actions a charge point sends (1.6 WSDL CentralSystemService portType; DataTransfer
  * exists in both directions). Response shapes follow schemas/ocpp1.6/<Action>Response.json (draft-04).
  */
-import { acknowledge, isAuthorized, isoNow } from './context.js';
+import { acknowledge, isoNow, tagStatus, type TagStatus } from './context.js';
 import type { ActionHandler, HandlerTable, Payload, ResponderContext } from './context.js';
 
 // IdTagInfo (OCPP 1.6 §7.25): only `status` is required. Shared, frozen: built once.
-const ID_TAG_ACCEPTED: Payload = Object.freeze({ idTagInfo: Object.freeze({ status: 'Accepted' }) });
-const ID_TAG_INVALID: Payload = Object.freeze({ idTagInfo: Object.freeze({ status: 'Invalid' }) });
+const ID_TAG_REPLIES: Readonly<Record<TagStatus, Payload>> = Object.freeze({
+  Accepted: Object.freeze({ idTagInfo: Object.freeze({ status: 'Accepted' }) }),
+  Blocked: Object.freeze({ idTagInfo: Object.freeze({ status: 'Blocked' }) }),
+  Expired: Object.freeze({ idTagInfo: Object.freeze({ status: 'Expired' }) }),
+  Invalid: Object.freeze({ idTagInfo: Object.freeze({ status: 'Invalid' }) }),
+});
 
 function idTagReply(ctx: ResponderContext, idTag: unknown): Payload {
-  return isAuthorized(ctx, idTag) ? ID_TAG_ACCEPTED : ID_TAG_INVALID;
+  return ID_TAG_REPLIES[tagStatus(ctx, idTag)];
 }
 
 // OCPP 1.6 §6.5 BootNotification.conf: status, currentTime, interval (heartbeat interval when Accepted,
@@ -33,7 +37,7 @@ function authorize(ctx: ResponderContext, payload: Payload): Payload {
 // TransactionIdSource, unique across restarts; a dry pool throws and the call gets InternalError.
 function startTransaction(ctx: ResponderContext, payload: Payload): Payload {
   const transactionId = ctx.transactionIds.next();
-  return { transactionId, idTagInfo: isAuthorized(ctx, payload.idTag) ? ID_TAG_ACCEPTED.idTagInfo : ID_TAG_INVALID.idTagInfo };
+  return { transactionId, idTagInfo: idTagReply(ctx, payload.idTag).idTagInfo };
 }
 
 // OCPP 1.6 §6.49 StopTransaction.conf: idTagInfo only "when idTag was present in the request".

@@ -4,14 +4,19 @@
  * Response shapes follow schemas/ocpp2.0.1 and schemas/ocpp2.1 `<Action>Response.json`; for these 25
  * actions the required properties are the same in both versions.
  */
-import { acknowledge, isAuthorized, isoNow } from './context.js';
+import { acknowledge, isoNow, tagStatus, type TagStatus } from './context.js';
 import type { ActionHandler, Payload, ResponderContext } from './context.js';
 
 const ACCEPTED: Payload = Object.freeze({ status: 'Accepted' });
 
 // IdTokenInfoType: only `status` is required (2.0.1 Part 2 §2 datatypes; same in 2.1).
-const ID_TOKEN_ACCEPTED: Payload = Object.freeze({ idTokenInfo: Object.freeze({ status: 'Accepted' }) });
-const ID_TOKEN_INVALID: Payload = Object.freeze({ idTokenInfo: Object.freeze({ status: 'Invalid' }) });
+const ID_TOKEN_REPLIES: Readonly<Record<TagStatus, Payload>> = Object.freeze({
+  Accepted: Object.freeze({ idTokenInfo: Object.freeze({ status: 'Accepted' }) }),
+  Blocked: Object.freeze({ idTokenInfo: Object.freeze({ status: 'Blocked' }) }),
+  Expired: Object.freeze({ idTokenInfo: Object.freeze({ status: 'Expired' }) }),
+  Invalid: Object.freeze({ idTokenInfo: Object.freeze({ status: 'Invalid' }) }),
+});
+const ID_TOKEN_ACCEPTED = ID_TOKEN_REPLIES.Accepted;
 
 /**
  * Policy for an IdTokenType. `NoAuthorization` tokens (idToken "", 2.0.1 §C "IdTokenEnumType") carry
@@ -19,11 +24,10 @@ const ID_TOKEN_INVALID: Payload = Object.freeze({ idTokenInfo: Object.freeze({ s
  * policy too (answering Invalid would make a station with StopTxOnInvalidId end a free-vend session).
  */
 function idTokenReply(ctx: ResponderContext, idToken: unknown): Payload {
-  if (ctx.acceptAll) return ID_TOKEN_ACCEPTED;
-  if (idToken === null || typeof idToken !== 'object') return ID_TOKEN_INVALID;
+  if (idToken === null || typeof idToken !== 'object') return ID_TOKEN_REPLIES[ctx.acceptAll ? 'Accepted' : 'Invalid'];
   const token = idToken as { idToken?: unknown; type?: unknown };
   if (token.type === 'NoAuthorization') return ID_TOKEN_ACCEPTED;
-  return isAuthorized(ctx, token.idToken) ? ID_TOKEN_ACCEPTED : ID_TOKEN_INVALID;
+  return ID_TOKEN_REPLIES[tagStatus(ctx, token.idToken)];
 }
 
 /** StatusInfoType.reasonCode is string[20], free text, case-insensitive (2.0.1 Part 2 §2 StatusInfoType). */
