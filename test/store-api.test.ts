@@ -86,6 +86,15 @@ test('transactions: kept before acknowledged, listed, filtered, paged, exported,
   const form = await api(h, '/CentralSystem/TransactionList', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'identity=ST-201' });
   assert.equal((await json<{ TransactionList: unknown[] }>(form)).TransactionList.length, 1);
   assert.equal((await api(h, '/CentralSystem/TransactionList', post({}))).status, 400);
+
+  // The store's metrics: what it committed, that it is available, how long commits took, no refusals.
+  const metrics = await (await fetch(`http://127.0.0.1:${h.port}/metrics`)).text();
+  const value = (series: string): number => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+  assert.ok(value('ocpp_store_commits_total{engine="sqlite"}') >= 1);
+  assert.ok(value('ocpp_store_records_total{outcome="committed"}') >= 10);
+  assert.equal(value('ocpp_store_available{engine="sqlite"}'), 1);
+  assert.equal(value('ocpp_store_refusals_total'), 0);
+  assert.ok(value('ocpp_store_commit_duration_seconds_count{engine="sqlite"}') >= 1);
 });
 
 test('id tags: the operator\'s list answers before the policy; reservations and the journal come from the store', LIMIT, async (t) => {

@@ -168,4 +168,25 @@ for (const [name, make] of ENGINES) {
     assert.equal(removed, 20, 'the 20 rows older than 10 days');
     assert.equal((await engine.query('counts', null)).meter_values, 10);
   });
+
+  test(`${name}: NUL characters a station may send (JSON allows them) are kept, never fail a commit`, { timeout: 60_000 }, async (t) => {
+    const engine = await make(t);
+    await engine.open();
+    t.after(() => engine.close());
+    const records = [
+      ...deriveRecords('CP\u0000N', 'a\u0000', 'Authorize', { idTag: 'T\u0000G' }, { idTagInfo: { status: 'Accepted' } }, T0, true),
+      ...deriveRecords('CP\u0000N', 'd1', 'DataTransfer', { vendorId: 'v', data: 'x\u0000y', messageId: 'back\\u0000slash' }, { status: 'Accepted' }, T0 + 1, true),
+      ...deriveRecords('CP\u0000N', 'm1', 'MeterValues', { connectorId: 1, meterValue: [{ timestamp: iso(5), sampledValue: [{ value: 'sig\u0000ned', format: 'SignedData' }] }] }, {}, T0 + 2, true),
+    ];
+    await engine.write(records);
+    // Both engines keep U+FFFD in its place (PostgreSQL's text cannot hold NUL; SQLite's driver cuts at it).
+    const nul = '\uFFFD';
+    const journal = await engine.query('messages', { identity: `CP${nul}N`, limit: 10 });
+    assert.deepEqual(journal.map((m) => m.action).sort(), ['Authorize', 'DataTransfer', 'MeterValues']);
+    const data = journal.find((m) => m.action === 'DataTransfer')!.payload as Record<string, string>;
+    assert.equal(data.data, `x${nul}y`);
+    assert.equal(data.messageId, 'back\\u0000slash', 'an escaped backslash before u0000 is text, left alone');
+    assert.equal((await engine.query('idTag', { idTag: `T${nul}G` }))?.idTag, `T${nul}G`);
+    assert.equal((await engine.query('counts', null)).meter_values, 1);
+  });
 }

@@ -10,7 +10,7 @@
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
-import type { ShardStats, RegistryEvent } from '../ipc/messages.js';
+import type { ShardStats } from '../ipc/messages.js';
 import type { MetricJson } from '../metrics/metric-json.js';
 import { ControlMetrics } from '../metrics/control-metrics.js';
 import { RouterError, ErrorCode } from '../protocol/errors.js';
@@ -192,7 +192,7 @@ export class RouterServer {
         if (this.registry.disconnected(message)) this.#presence.disconnected(message, this.registry.get(message.identity), shard);
         return;
       case 'registryEvents':
-        for (const event of message.events) this.#registryEvent(event);
+        this.registry.apply(message.events);
         return;
       case 'seen':
         this.registry.seen(message.entries);
@@ -213,11 +213,6 @@ export class RouterServer {
       default:
         return;
     }
-  }
-
-  #registryEvent(event: RegistryEvent): void {
-    if (event.t === 'boot') this.registry.boot(event.identity, event.connId, event.payload, event.status, event.at);
-    else this.registry.status(event.identity, event.connId, event.status);
   }
 
   /** Installs the handler for HTTP requests that shards forward to the control plane. */
@@ -301,6 +296,7 @@ export class RouterServer {
       shardRestarts: () => Array.from({ length: this.#shards.shards }, (_, i) => this.#shards.restarts(i)),
       webhook: () => this.#webhook.metrics(),
       soap: () => this.#soap.metricsJson(),
+      store: () => this.#store?.metrics() ?? Promise.resolve([]),
     }));
     const shards = await Promise.all(Array.from({ length: this.#shards.shards }, (_, shard) => this.#shards.request(shard, 'metrics', null).catch((): MetricJson[] => [])));
     return { contentType: metrics.contentType, body: await metrics.render(shards) };

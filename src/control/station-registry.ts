@@ -4,7 +4,7 @@
  * last message time) and which shard holds it. Kept in memory for lookups; what changes is written through to
  * the store one station at a time (./registry-store.ts), so saving never rewrites the others.
  */
-import type { ConnectorStatus } from '../ipc/messages.js';
+import type { ConnectorStatus, RegistryEvent } from '../ipc/messages.js';
 import type { OcppVersion, StationVersion } from '../protocol/versions.js';
 import type { StationRow } from '../store/records.js';
 import type { SoapVersion } from '../protocol/soap/codec.js';
@@ -148,6 +148,14 @@ export class StationRegistry {
       }
     }
     return lost;
+  }
+
+  /** Boot and status events a shard batched. */
+  apply(events: readonly RegistryEvent[]): void {
+    for (const e of events) {
+      if (e.t === 'boot') this.boot(e.identity, e.connId, e.payload, e.status, e.at);
+      else this.status(e.identity, e.connId, e.status);
+    }
   }
 
   boot(identity: string, connId: number, payload: Record<string, unknown>, status: string, at: number): void {

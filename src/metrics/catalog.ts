@@ -56,6 +56,15 @@ export const METRICS = [
   // plane in the outbound families above, SOAP stations in ocpp_stations_connected{transport="soap"}
   { name: 'ocpp_soap_requests_total', type: 'counter', labels: ['version', 'outcome'], source: 'shard', help: 'OCPP-S (SOAP) requests from stations, by OCPP version (ocpp1.5, ocpp1.6, unknown) and outcome (response, fault).' },
   { name: 'ocpp_soap_faults_total', type: 'counter', labels: ['reason'], source: 'shard', help: 'SOAP requests refused, by reason: tooLarge, method, dtd, malformedXml, notSoap, missingHeader, badIdentity, wrongNamespace, unknownAction, mismatch, body, call (CALLERROR of validation or backend), busy, shutdown, internal.' },
+  // Store (src/store/): read from the store thread at each scrape; refusals are counted by the shards
+  { name: 'ocpp_store_commits_total', type: 'counter', labels: ['engine'], source: 'control', help: 'Store transactions committed (one per group commit).' },
+  { name: 'ocpp_store_records_total', type: 'counter', labels: ['outcome'], source: 'control', help: 'Store records written, by outcome: committed, spooled (database unavailable, onFailure spool), replayed (from the spool), rejected (refused on replay by a database that answers; set aside in store-spool/rejected.jsonl).' },
+  { name: 'ocpp_store_failed_commits_total', type: 'counter', labels: ['engine'], source: 'control', help: 'Store commits that failed (the database was unavailable or refused a record).' },
+  { name: 'ocpp_store_available', type: 'gauge', labels: ['engine'], source: 'control', help: '1 while the store writes to its database, 0 while it spools (database unavailable or spool replaying).' },
+  { name: 'ocpp_store_spool_entries', type: 'gauge', labels: [], source: 'control', help: 'Write requests waiting in the store spool for the database.' },
+  { name: 'ocpp_store_spool_bytes', type: 'gauge', labels: [], source: 'control', help: 'Bytes of store spool segment files on disk.' },
+  { name: 'ocpp_store_commit_duration_seconds', type: 'histogram', labels: ['engine'], source: 'control', help: 'Time of one group commit in the store thread.' },
+  { name: 'ocpp_store_refusals_total', type: 'counter', labels: [], source: 'shard', help: 'Writes the store refused: the CALLs they belonged to got InternalError (store.onFailure: error).' },
   // Process and threads
   { name: 'ocpp_event_loop_delay_seconds', type: 'gauge', labels: ['thread', 'stat'], source: 'shard', help: 'Event-loop delay per thread since the previous scrape: mean, p99, max.' },
   { name: 'ocpp_heap_used_bytes', type: 'gauge', labels: ['thread'], source: 'shard', help: 'V8 heap in use per thread.' },

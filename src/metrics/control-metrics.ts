@@ -18,6 +18,8 @@ export interface ControlView {
   webhook?(): MetricJson[];
   /** OCPP-S stations and commands (src/soap/command-client.ts). */
   soap?(): MetricJson[];
+  /** The store thread's metrics (src/metrics/store-metrics.ts), asked for at each scrape. */
+  store?(): Promise<MetricJson[]>;
 }
 
 export class ControlMetrics {
@@ -63,7 +65,8 @@ export class ControlMetrics {
   /** The text exposition of everything: this thread's metrics plus each shard's. */
   async render(shards: MetricJson[][]): Promise<string> {
     const process = (await this.#registry.getMetricsAsJSON()) as unknown as MetricJson[];
-    const aggregated = AggregatorRegistry.aggregate([process, this.#own(), ...shards] as unknown as Parameters<typeof AggregatorRegistry.aggregate>[0]);
+    const store = (await this.#view.store?.()) ?? [];
+    const aggregated = AggregatorRegistry.aggregate([process, this.#own(), store, ...shards] as unknown as Parameters<typeof AggregatorRegistry.aggregate>[0]);
     return aggregated.metrics();
   }
 }

@@ -42,6 +42,7 @@ const COUNTER_FAMILIES: ReadonlyArray<readonly [prefix: string, metric: MetricNa
   ['liveLogDropped', 'ocpp_live_log_dropped_total', null],
   ['invalidBackendReplies', 'ocpp_invalid_backend_replies_total', null],
   ['threadMessagesDropped.', 'ocpp_thread_messages_dropped_total', 'kind'],
+  ['storeRefusals', 'ocpp_store_refusals_total', null],
 ];
 
 function metric(name: MetricName, values: MetricValue[], aggregator: MetricJson['aggregator'] = 'sum'): MetricJson {

@@ -7,6 +7,8 @@ import type { Config } from '../config/types.js';
 import { ErrorCode, RouterError } from '../protocol/errors.js';
 import { StoreClient } from './client.js';
 import type { FromStoreThread, ToStoreThread } from './protocol.js';
+import { storeMetrics } from '../metrics/store-metrics.js';
+import type { MetricJson } from '../metrics/metric-json.js';
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url);
 
@@ -46,6 +48,11 @@ export class StoreHost {
     const { port1, port2 } = new MessageChannel();
     this.#worker.postMessage({ t: 'attach', port: port2 } satisfies ToStoreThread, [port2]);
     return port1;
+  }
+
+  /** The store's metrics for a scrape (none when the store thread does not answer in time). */
+  metrics(): Promise<MetricJson[]> {
+    return this.client.status().then(storeMetrics, () => []);
   }
 
   /** Commits what waits, closes the engine, ends the thread. */

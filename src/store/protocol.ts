@@ -6,14 +6,10 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { StoreQueries, StoreWrite } from './engine.js';
 import type { WriteOutcome } from './writer.js';
+import type { StoreView } from '../metrics/store-metrics.js';
 
-export interface StoreStatus {
-  engine: 'sqlite' | 'postgres';
-  /** 'spooling' while the database is unavailable (or its spool is being replayed). */
-  mode: 'ok' | 'spooling';
-  spooled: number;
-  stats: { commits: number; records: number; spooled: number; replayed: number; failedCommits: number };
-}
+/** What the store thread reports (its metrics: src/metrics/store-metrics.ts). */
+export type StoreStatus = StoreView & { engine: 'sqlite' | 'postgres' };
 
 export type StoreRequests = {
   write: [StoreWrite[], WriteOutcome];

@@ -166,3 +166,15 @@ export function meterRows(batch: readonly StoreWrite[]): unknown[][] {
 }
 
 export const METER_COLUMNS = ['identity', 'connector', 'station_tx_id', 'ts', 'measurand', 'phase', 'unit', 'context', 'location', 'value', 'value_text'] as const;
+
+const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
+
+/**
+ * JSON allows U+0000 in any string a station sends, but PostgreSQL's text and jsonb refuse it (the whole commit
+ * would fail) and SQLite's driver cuts text at it when reading: in both engines a NUL character, and the JSON
+ * escape of one, are stored as U+FFFD. Applied to every parameter at the engine's boundary.
+ */
+export function withoutNul(value: unknown): unknown {
+  if (typeof value !== 'string' || (!value.includes('\0') && !value.includes('\\u0000'))) return value;
+  return value.replaceAll('\0', '\uFFFD').replace(NUL_ESCAPE, '$1\\ufffd');
+}

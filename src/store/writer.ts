@@ -12,7 +12,10 @@
  *    answered) and are replayed in order once the database answers again; until the spool is empty every new
  *    write goes there too, so order per station holds.
  */
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { backoffMs } from '../protocol/backoff.js';
+import { FastHistogram, LATENCY_BUCKETS_S } from '../metrics/histogram.js';
 import type { DurableLog, LogEntry } from './durable-log.js';
 import { StoreUnavailable, type StoreEngine, type StoreWrite } from './engine.js';
 
@@ -47,7 +50,11 @@ export class StoreWriter {
   #replayFailures = 0;
   #closed = false;
   #idle: Array<() => void> = [];
-  readonly stats = { commits: 0, records: 0, spooled: 0, replayed: 0, failedCommits: 0 };
+  /** Records committed, spooled and replayed; commits and failed commits. */
+  readonly stats = { commits: 0, records: 0, spooled: 0, replayed: 0, failedCommits: 0, rejected: 0 };
+  readonly commitSeconds = new FastHistogram(LATENCY_BUCKETS_S);
+  /** After a replay batch failed for another reason than the database being away: one entry at a time. */
+  #replayOne = false;
 
   constructor(engine: StoreEngine, options: WriterOptions) {
     this.#engine = engine;
@@ -110,8 +117,10 @@ export class StoreWriter {
 
   async #commit(batch: Request[]): Promise<void> {
     const writes = batch.length === 1 ? batch[0]!.writes : batch.flatMap((r) => r.writes);
+    const started = performance.now();
     try {
       await this.#engine.write(writes);
+      this.commitSeconds.observe((performance.now() - started) / 1000);
       this.stats.commits++;
       this.stats.records += writes.length;
       for (const r of batch) r.resolve('committed');
@@ -154,7 +163,7 @@ export class StoreWriter {
       for (const r of batch) r.reject(new StoreUnavailable('the store is unavailable and its spool is full'));
       return;
     }
-    this.stats.spooled += batch.length;
+    for (const r of batch) this.stats.spooled += r.writes.length;
     for (const r of batch) r.resolve('spooled');
   }
 
@@ -173,28 +182,48 @@ export class StoreWriter {
       const entries: LogEntry[] = [];
       for (const e of spool.pending()) {
         entries.push(e);
-        if (entries.length >= REPLAY_BATCH) break;
+        if (entries.length >= (this.#replayOne ? 1 : REPLAY_BATCH)) break;
       }
       if (entries.length === 0) break;
+      const writes: StoreWrite[] = [];
       try {
-        const writes: StoreWrite[] = [];
         for (const e of entries) writes.push(...((await spool.read(e)).w as StoreWrite[]));
         await this.#engine.write(writes);
       } catch (error) {
+        if (!(error instanceof StoreUnavailable)) {
+          if (!this.#replayOne) {
+            // One bad record must not hold the spool: find it by replaying one entry at a time.
+            this.#replayOne = true;
+            continue;
+          }
+          // This entry alone is refused by a database that answers: set it aside in a file, never lose it silently.
+          this.#reject(entries[0]!, writes, error);
+          spool.ack(entries[0]!);
+          this.#replayOne = false;
+          continue;
+        }
         this.#replayFailures++;
-        if (!(error instanceof StoreUnavailable)) this.#options.log.error({ err: error }, 'store spool replay failed (will retry)');
         this.#scheduleReplay();
         return;
       }
       for (const e of entries) spool.ack(e);
-      this.stats.replayed += entries.length;
+      this.stats.replayed += writes.length;
     }
     // Writes that arrived meanwhile went to the spool behind the replayed ones: empty it before going back.
     if (spool.size === 0 && !this.#busy && this.#pending.length === 0) {
       this.#spooling = false;
+      this.#replayOne = false;
       this.#replayFailures = 0;
       this.#options.log.info({ replayed: this.stats.replayed }, 'store available again: the spool is empty');
     } else if (!this.#closed) this.#scheduleReplay(0);
+  }
+
+  /** A spooled entry the database refuses: appended to `rejected.jsonl` beside the spool, logged, counted. */
+  #reject(entry: LogEntry, writes: StoreWrite[], error: unknown): void {
+    const file = join(this.#options.spool!.dir, 'rejected.jsonl');
+    appendFileSync(file, JSON.stringify({ at: entry.at, error: error instanceof Error ? error.message : String(error), writes }) + '\n');
+    this.stats.rejected += writes.length;
+    this.#options.log.error({ err: error, file, records: writes.length }, 'the database refuses spooled records: set aside in the rejected file');
   }
 
   /** Commits what is waiting, then refuses new writes. */

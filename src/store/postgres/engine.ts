@@ -11,7 +11,7 @@ import postgres from 'postgres';
 import type { StoreEngine, StoreQueries, StoreWrite } from '../engine.js';
 import { StoreUnavailable } from '../engine.js';
 import { migrations, migrationsTable, RETENTION } from '../schema.js';
-import { meterRows, writeSteps, type Dialect } from '../sql-writes.js';
+import { meterRows, withoutNul, writeSteps, type Dialect } from '../sql-writes.js';
 import { readQueries, type Rows } from '../sql-reads.js';
 
 const DIALECT: Dialect = { json: '::jsonb', bool: (v) => v };
@@ -45,6 +45,7 @@ export interface PostgresOptions {
 }
 
 type Sql = ReturnType<typeof postgres>;
+
 
 export class PostgresEngine implements StoreEngine {
   readonly name = 'postgres' as const;
@@ -94,16 +95,16 @@ export class PostgresEngine implements StoreEngine {
     const steps: Array<[string, unknown[]]> = [];
     for (const w of batch) {
       if (w.k === 'message') {
-        [w.identity, w.uniqueId, w.action, w.payload, w.reply, w.at].forEach((v, i) => messages[i]!.push(v));
+        [w.identity, w.uniqueId, w.action, w.payload, w.reply, w.at].forEach((v, i) => messages[i]!.push(withoutNul(v)));
       } else if (w.k === 'status') {
-        [w.identity, w.connector, w.status, w.errorCode, w.info, w.at].forEach((v, i) => statuses[i]!.push(v));
+        [w.identity, w.connector, w.status, w.errorCode, w.info, w.at].forEach((v, i) => statuses[i]!.push(withoutNul(v)));
       } else if (w.k !== 'meter') {
-        for (const step of writeSteps(w, DIALECT, now)) steps.push(step);
+        for (const [sql, params] of writeSteps(w, DIALECT, now)) steps.push([sql, params.map(withoutNul)]);
       }
     }
     const meter = meterRows(batch);
     const columns: unknown[][] = Array.from({ length: 11 }, () => []);
-    for (const row of meter) row.forEach((v, i) => columns[i]!.push(v));
+    for (const row of meter) row.forEach((v, i) => columns[i]!.push(withoutNul(v)));
     await this.#guard(() =>
       this.#db.begin((tx) => {
         // Pipelined: every statement is sent without waiting for the previous answer.
@@ -128,7 +129,7 @@ export class PostgresEngine implements StoreEngine {
   }
 
   async query<K extends keyof StoreQueries>(kind: K, args: StoreQueries[K][0]): Promise<StoreQueries[K][1]> {
-    const run: Rows = async (sql, params) => (await this.#db.unsafe(numbered(sql), params as never[])) as unknown as Array<Record<string, unknown>>;
+    const run: Rows = async (sql, params) => (await this.#db.unsafe(numbered(sql), params.map(withoutNul) as never[])) as unknown as Array<Record<string, unknown>>;
     return this.#guard(async () => (await readQueries(run, 'postgres')[kind](args as never)) as StoreQueries[K][1]);
   }
 

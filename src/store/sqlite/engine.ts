@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import Database from 'libsql';
 import type { StoreEngine, StoreQueries, StoreWrite } from '../engine.js';
 import { migrations, migrationsTable, RETENTION } from '../schema.js';
-import { METER_COLUMNS, meterRows, writeSteps, type Dialect } from '../sql-writes.js';
+import { METER_COLUMNS, meterRows, withoutNul, writeSteps, type Dialect } from '../sql-writes.js';
 import { readQueries, type Rows } from '../sql-reads.js';
 
 /** A prepared statement taking any list of parameters. */
@@ -77,11 +77,11 @@ export class SqliteEngine implements StoreEngine {
     try {
       for (const w of batch) {
         if (w.k === 'meter') continue;
-        for (const [sql, params] of writeSteps(w, DIALECT, now)) this.#prepare(sql).run(...params);
+        for (const [sql, params] of writeSteps(w, DIALECT, now)) this.#prepare(sql).run(...params.map(withoutNul));
       }
       // One prepared single-row INSERT per sampled value: inside one transaction SQLite takes ~200k of them a second.
       const insertMeter = this.#prepare(METER_INSERT);
-      for (const row of meterRows(batch)) insertMeter.run(...row);
+      for (const row of meterRows(batch)) insertMeter.run(...row.map(withoutNul));
       db.exec('COMMIT');
     } catch (error) {
       if (db.inTransaction) db.exec('ROLLBACK');
@@ -90,7 +90,7 @@ export class SqliteEngine implements StoreEngine {
   }
 
   async query<K extends keyof StoreQueries>(kind: K, args: StoreQueries[K][0]): Promise<StoreQueries[K][1]> {
-    const run: Rows = async (sql, params) => this.#prepare(sql).all(...params) as Array<Record<string, unknown>>;
+    const run: Rows = async (sql, params) => this.#prepare(sql).all(...params.map(withoutNul)) as Array<Record<string, unknown>>;
     return (await readQueries(run, 'sqlite')[kind](args as never)) as StoreQueries[K][1];
   }
 
