@@ -4,14 +4,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TestStation, waitFor } from './helpers/server.js';
+import { MAIN, spawnRouter, type RouterProcess } from './helpers/router-process.js';
 
-const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 
 function cli(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 });
@@ -63,33 +62,8 @@ test('hash-password prints a hash that check-config accepts in basicAuth.passwor
   assert.equal(cli(['check-config', '-c', file]).status, 0);
 });
 
-interface Served {
-  child: ChildProcess;
-  port: number;
-  lines: string[];
-  exited: Promise<number | null>;
-}
-
-async function serve(t: { after(fn: () => unknown): void }, configFile: string, dataDir: string): Promise<Served> {
-  const child = spawn(process.execPath, [MAIN, 'serve', '--config', configFile], {
-    env: { ...process.env, PORT: '0', LISTEN: '127.0.0.1', WORKERS: '2', DATA_DIR: dataDir, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  let buffer = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    const parts = buffer.split('\n');
-    buffer = parts.pop()!;
-    lines.push(...parts);
-  });
-  child.stderr!.on('data', (chunk: Buffer) => lines.push(chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  t.after(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  const listening = await waitFor(() => lines.find((l) => l.includes('ocpp-router listening')), 15_000, 'listening log line');
-  return { child, port: (JSON.parse(listening) as { port: number }).port, lines, exited };
+async function serve(t: { after(fn: () => unknown): void }, configFile: string, dataDir: string): Promise<RouterProcess> {
+  return spawnRouter(t, { config: configFile, dataDir });
 }
 
 test('TERM stops gracefully: stations closed with 1001, exit code 0', async (t) => {
