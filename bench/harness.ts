@@ -19,13 +19,18 @@ export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..
 export const DIST = join(ROOT, 'dist');
 export const RESULTS = join(ROOT, 'bench', 'results', 'results.jsonl');
 
-/** router: default config; router-nometrics: METRICS=off; floor: raw uWS echo; ocpp-rpc: the peer library. */
+/**
+ * router: default config (embedded SQLite store); router-nometrics: METRICS=off; router-nostore: STORE_ENGINE=off
+ * (nothing kept: the price of the store in one run); floor: raw uWS echo; ocpp-rpc: the peer library.
+ */
 /**
  * `router-baseline`: another build of the router, for before/after ratios in one run: the checkout or snapshot
  * at `BENCH_BASELINE_DIR` (built: its `dist/src/main.js`), started exactly like `router`.
  */
-export type Target = 'router' | 'router-nometrics' | 'router-baseline' | 'floor' | 'ocpp-rpc';
-export const TARGETS: readonly Target[] = ['router', 'router-nometrics', 'router-baseline', 'floor', 'ocpp-rpc'];
+export type Target = 'router' | 'router-nometrics' | 'router-nostore' | 'router-baseline' | 'floor' | 'ocpp-rpc';
+export const TARGETS: readonly Target[] = ['router', 'router-nometrics', 'router-nostore', 'router-baseline', 'floor', 'ocpp-rpc'];
+
+export const isRouter = (target: Target): boolean => target.startsWith('router');
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 export const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
@@ -108,7 +113,7 @@ export async function startServer(target: Target, options: ServerOptions): Promi
   const log = openSync(logFile, 'a');
   let child: ChildProcess;
   let dataDir = '';
-  if (target === 'router' || target === 'router-nometrics' || target === 'router-baseline') {
+  if (isRouter(target)) {
     dataDir = options.dataDir ?? mkdtempSync(join(options.workDir, 'data-'));
     const execArgs = options.cpuProfDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir];
     const baseline = process.env.BENCH_BASELINE_DIR;
@@ -117,7 +122,7 @@ export async function startServer(target: Target, options: ServerOptions): Promi
     // The same command line as `npm start` (package.json), flags included.
     child = spawn(process.execPath, [...execArgs, '--max-semi-space-size=1', join(root, 'dist', 'src', 'main.js'), 'serve'], {
       cwd: root,
-      env: { ...process.env, PORT: String(port), LISTEN: '127.0.0.1', WORKERS: String(options.workers), DATA_DIR: dataDir, LOG_LEVEL: 'warn', METRICS: target === 'router-nometrics' ? 'off' : 'on', ...options.env },
+      env: { ...process.env, PORT: String(port), LISTEN: '127.0.0.1', WORKERS: String(options.workers), DATA_DIR: dataDir, LOG_LEVEL: 'warn', METRICS: target === 'router-nometrics' ? 'off' : 'on', ...(target === 'router-nostore' ? { STORE_ENGINE: 'off' } : {}), ...options.env },
       stdio: ['ignore', log, log],
     });
   } else {

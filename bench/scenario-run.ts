@@ -14,11 +14,12 @@ import { readFileSync, existsSync, mkdtempSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
-import { DIST, ROOT, fmt, machine, save, sleep, startServer, table, type Server, type Target } from './harness.js';
+import { DIST, ROOT, fmt, isRouter, machine, save, sleep, startServer, table, type Server, type Target } from './harness.js';
 import { processCpuSplit, processMemory, threadCpu, threadCpuDelta, type CpuSplit } from './proc.js';
 import { Histogram, type HistogramSummary } from './histogram.js';
 import { mergeReports, PHASE_MEASURE, PHASE_STOP, PHASE_WARMUP, type FleetConfig, type FleetReport, type FleetStatus } from './fleet-generator.js';
 import { parseScenario, type ExternalScenario, type FanoutScenario, type FleetScenario, type Scenario, type StormScenario } from './scenario-schema.js';
+import { writeLegacyStations } from './prefill.js';
 
 export const SCENARIO_DIR = join(ROOT, 'bench', 'scenarios');
 const MAX_PER_PROC = 15_000;
@@ -202,7 +203,7 @@ type LoopDelay = Record<string, Record<string, number>>;
 
 /** Scrapes the router's /metrics; returns ocpp_event_loop_delay_seconds by thread and stat (mean, p99, max). */
 async function scrapeLoopDelay(server: Server): Promise<LoopDelay | null> {
-  if (server.target !== 'router' && server.target !== 'router-baseline') return null;
+  if (!isRouter(server.target)) return null;
   try {
     const res = await fetch(`http://127.0.0.1:${server.port}/metrics`, { signal: AbortSignal.timeout(10_000) });
     const text = await res.text();
@@ -215,6 +216,12 @@ async function scrapeLoopDelay(server: Server): Promise<LoopDelay | null> {
   } catch {
     return null;
   }
+}
+
+/** The control plane's loop delay p99/max in ms (what a registry save or load blocks). */
+function controlLoop(d: LoopDelay | null): string {
+  const c = d?.control;
+  return c === undefined ? '-' : `${fmt((c.p99 ?? NaN) * 1000, 0)}/${fmt((c.max ?? NaN) * 1000, 0)}`;
 }
 
 /** Largest p99 (ms) over the shard threads. */
@@ -353,6 +360,8 @@ async function runFleet(name: string, s: FleetScenario, workDir: string, noSave:
     p99RouterOverFloor: ratio('floor', (r) => r.latencyUs.p99!),
     cpuPerMsgRouterOverBaseline: ratio('router-baseline', (r) => r.serverCpuUsPerMsg),
     p99RouterOverBaseline: ratio('router-baseline', (r) => r.latencyUs.p99!),
+    cpuPerMsgStoreOnOverOff: ratio('router-nostore', (r) => r.serverCpuUsPerMsg),
+    p99StoreOnOverOff: ratio('router-nostore', (r) => r.latencyUs.p99!),
   };
   const conditions = `${name}: ${s.stations} stations, ${s.traffic === 'open' ? `open loop ${s.ratePerS} msgs/s` : `closed loop, ${s.inFlight} in flight per station`}, mix ${JSON.stringify(s.mix)}, warmup ${s.warmupS} s, window ${s.durationS} s, router WORKERS=${s.workers}, load generators ${Math.max(s.lgProcs, Math.ceil(s.stations / MAX_PER_PROC))} proc × ${s.lgThreads} thread | ${String(facts.cpuModel)}, ${String(facts.cores)} cores, Node ${String(facts.node)}, git ${String(facts.gitRev)}${facts.gitDirty === true ? '+dirty' : ''}`;
   process.stdout.write(`\n${conditions}\n`);
@@ -364,6 +373,7 @@ async function runFleet(name: string, s: FleetScenario, workDir: string, noSave:
   );
   process.stdout.write(`CPU per message: router/floor ${fmt(ratios.cpuPerMsgRouterOverFloor)}× (target ≤ 1.3×), router/ocpp-rpc ${fmt(ratios.cpuPerMsgRouterOverOcppRpc)}× (target ≤ 0.5×); user CPU router/floor ${fmt(ratios.userCpuPerMsgRouterOverFloor)}×\n`);
   if (!Number.isNaN(ratios.cpuPerMsgRouterOverBaseline)) process.stdout.write(`router/router-baseline (${process.env.BENCH_BASELINE_DIR}): CPU per message ${fmt(ratios.cpuPerMsgRouterOverBaseline)}×, p99 ${fmt(ratios.p99RouterOverBaseline)}×\n`);
+  if (!Number.isNaN(ratios.cpuPerMsgStoreOnOverOff)) process.stdout.write(`store on/off (router/router-nostore): CPU per message ${fmt(ratios.cpuPerMsgStoreOnOverOff)}× (target ≤ 1.3×), p99 ${fmt(ratios.p99StoreOnOverOff)}×\n`);
   for (const r of results) {
     const threads = Object.entries(r.serverThreads).map(([k, v]) => `${k} ${v.userS}u+${v.systemS}s`).join(', ');
     process.stdout.write(`${r.target} CPU by thread: ${threads}\n`);
@@ -393,6 +403,8 @@ interface StormTargetResult {
   stopS?: number;
   restartS?: number;
   eventLoopDelayS: LoopDelay | null;
+  /** reconnect-storm with holdS: the loop delay over the hold (all stations connected, periodic registry saves). */
+  holdLoopDelayS?: LoopDelay | null;
 }
 
 async function runStorm(name: string, s: StormScenario, workDir: string, noSave: boolean): Promise<void> {
@@ -400,7 +412,13 @@ async function runStorm(name: string, s: StormScenario, workDir: string, noSave:
   const results: StormTargetResult[] = [];
   for (const target of s.targets) {
     process.stdout.write(`${name}: ${target}, ${s.stations} stations, ${s.concurrency} handshakes in flight at most${s.connectPerS > 0 ? `, ${s.connectPerS}/s` : ''} …\n`);
-    let server = await startServer(target, { workers: s.workers, workDir, cpuProfDir: null });
+    let prefillDir: string | undefined;
+    if (s.prefillStations > 0) {
+      prefillDir = mkdtempSync(join(workDir, 'data-'));
+      const bytes = writeLegacyStations(prefillDir, s.prefillStations);
+      process.stdout.write(`  ${s.prefillStations} stations known beforehand (stations.json, ${fmt(bytes / 1e6, 1)} MB)\n`);
+    }
+    let server = await startServer(target, { workers: s.workers, workDir, cpuProfDir: null, ...(prefillDir !== undefined ? { dataDir: prefillDir } : {}) });
     let fleet: Fleet | null = null;
     try {
       const rssBefore = await settleRss(server.pid, 5);
@@ -432,6 +450,12 @@ async function runStorm(name: string, s: StormScenario, workDir: string, noSave:
       const srv1 = cpuOf([server.pid]);
       const lg1 = cpuOf(fleet.pids());
       const loop = await scrapeLoopDelay(server);
+      let holdLoop: LoopDelay | null | undefined;
+      if (!boot && s.holdS > 0) {
+        process.stdout.write(`  all back; holding ${s.holdS} s …\n`);
+        await sleep(s.holdS * 1000);
+        holdLoop = await scrapeLoopDelay(server);
+      }
       const rssAfter = processMemory(server.pid).vmRssBytes;
       const r = await fleet.report();
       const peakSlot = r.bootSlots.reduce((a, b) => Math.max(a, b), 0);
@@ -452,15 +476,16 @@ async function runStorm(name: string, s: StormScenario, workDir: string, noSave:
         rssPerStationBytes: boot ? (rssAfter - rssBefore) / Math.max(1, r.booted) : NaN,
         ...(stopS !== undefined ? { stopS, restartS } : {}),
         eventLoopDelayS: loop,
+        ...(holdLoop !== undefined ? { holdLoopDelayS: holdLoop } : {}),
       });
     } finally {
       await fleet?.close();
       await server.stop();
     }
   }
-  const conditions = `${name}: ${s.stations} stations, ${s.concurrency} handshakes in flight at most${s.connectPerS > 0 ? `, ${s.connectPerS} connections/s` : ', no rate limit'}, retry after ${s.reconnect.minDelayMs}–${s.reconnect.maxDelayMs} ms (doubling), router WORKERS=${s.workers}, load generators ${Math.max(s.lgProcs, Math.ceil(s.stations / MAX_PER_PROC))} proc × ${s.lgThreads} thread | ${String(facts.cpuModel)}, ${String(facts.cores)} cores, Node ${String(facts.node)}, git ${String(facts.gitRev)}${facts.gitDirty === true ? '+dirty' : ''}`;
+  const conditions = `${name}: ${s.stations} stations${s.prefillStations > 0 ? ` (${s.prefillStations} known)` : ''}, ${s.concurrency} handshakes in flight at most${s.connectPerS > 0 ? `, ${s.connectPerS} connections/s` : ', no rate limit'}, retry after ${s.reconnect.minDelayMs}–${s.reconnect.maxDelayMs} ms (doubling), router WORKERS=${s.workers}, load generators ${Math.max(s.lgProcs, Math.ceil(s.stations / MAX_PER_PROC))} proc × ${s.lgThreads} thread | ${String(facts.cpuModel)}, ${String(facts.cores)} cores, Node ${String(facts.node)}, git ${String(facts.gitRev)}${facts.gitDirty === true ? '+dirty' : ''}`;
   process.stdout.write(`\n${conditions}\n`);
-  const headers = ['server', 'stations', 'admitted', 'lost', s.kind === 'boot-storm' ? 'all in s' : 'all back s', 'peak accepts/s', 'refused', 'connect failures', 'server CPU s', 'LG CPU s', 'loop p99 ms', 'crashed'];
+  const headers = ['server', 'stations', 'admitted', 'lost', s.kind === 'boot-storm' ? 'all in s' : 'all back s', 'peak accepts/s', 'refused', 'connect failures', 'server CPU s', 'LG CPU s', 'loop p99 ms', 'control p99/max ms', ...(s.holdS > 0 ? ['hold: control p99/max ms'] : []), 'crashed'];
   if (s.kind === 'boot-storm') headers.splice(10, 0, 'RSS B/station');
   else headers.splice(10, 0, 'stop s', 'restart s');
   process.stdout.write(
@@ -470,7 +495,9 @@ async function runStorm(name: string, s: StormScenario, workDir: string, noSave:
         const row: (string | number)[] = [r.target, r.stations, r.admitted, r.lost, fmt(r.timeToAllS, 2), r.peakAcceptPerS, sumValues(r.refused), r.connectFailed, fmt(r.serverCpuS), fmt(r.loadGenCpuS)];
         if (s.kind === 'boot-storm') row.push(fmt(r.rssPerStationBytes, 0));
         else row.push(fmt(r.stopS ?? NaN), fmt(r.restartS ?? NaN));
-        row.push(fmt(worstLoopP99Ms(r.eventLoopDelayS)), r.serverCrashed ? 'YES' : 'no');
+        row.push(fmt(worstLoopP99Ms(r.eventLoopDelayS)), controlLoop(r.eventLoopDelayS));
+        if (s.holdS > 0) row.push(controlLoop(r.holdLoopDelayS ?? null));
+        row.push(r.serverCrashed ? 'YES' : 'no');
         return row;
       }),
     )}\n`,

@@ -8,17 +8,18 @@
  *   per station; measured over `durationS` after `warmupS`, against every target in turn.
  * - `boot-storm`: N stations start connecting at once (at most `concurrency` handshakes in flight); time until all
  *   are Accepted, refused upgrades by HTTP status, peak accept rate (100 ms slots), lost stations.
- * - `reconnect-storm`: N stations connected and booted; the server is stopped (SIGTERM) and started again on the
- *   same port with the same data folder; every station comes back after a random delay; time until all are back.
+ * - `reconnect-storm`: N stations connected and booted (beside `prefillStations` known from an earlier run); the
+ *   server is stopped (SIGTERM) and started again on the same port with the same data folder; every station comes
+ *   back after a random delay; time until all are back, then `holdS` seconds connected; control-plane loop delay.
  * - `fanout`: N stations connected; M commands through the REST API (`POST /api/v1/ChargePoint/{id}/{action}`),
  *   `concurrency` requests in flight, stations answer at once.
- * - `external`: runs the standalone benchmarks (webhook-bench, api-bench, soap-bench) with the flags given, one
+ * - `external`: runs the standalone benchmarks (webhook-bench, api-bench, soap-bench, store-ingest) with the flags given, one
  *   after the other; they print their tables and append their own records.
  */
 import { Ajv, type ErrorObject } from 'ajv';
 import type { MixAction } from './fleet-generator.js';
 
-export type ScenarioTarget = 'router' | 'router-nometrics' | 'router-baseline' | 'floor' | 'ocpp-rpc';
+export type ScenarioTarget = 'router' | 'router-nometrics' | 'router-nostore' | 'router-baseline' | 'floor' | 'ocpp-rpc';
 
 interface Common {
   description: string;
@@ -51,6 +52,13 @@ export interface StormScenario extends Common {
   /** Longest wait for all stations to be back, after which the missing ones count as lost. */
   timeoutS: number;
   reconnect: { minDelayMs: number; maxDelayMs: number };
+  /**
+   * Stations already known before the first start (written as an earlier version's `stations.json`, which a router
+   * with the store imports): a large registry beside the `stations` that connect. 0: none.
+   */
+  prefillStations: number;
+  /** After all are back, seconds to hold the fleet connected (periodic registry saves) before measuring again. */
+  holdS: number;
 }
 
 export interface FanoutScenario extends Common {
@@ -65,12 +73,12 @@ export interface FanoutScenario extends Common {
 export interface ExternalScenario {
   kind: 'external';
   description: string;
-  runs: { script: 'webhook-bench' | 'api-bench' | 'soap-bench'; flags: Record<string, number | string | boolean> }[];
+  runs: { script: 'webhook-bench' | 'api-bench' | 'soap-bench' | 'store-ingest'; flags: Record<string, number | string | boolean> }[];
 }
 
 export type Scenario = FleetScenario | StormScenario | FanoutScenario | ExternalScenario;
 
-const targets = { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['router', 'router-nometrics', 'router-baseline', 'floor', 'ocpp-rpc'] } };
+const targets = { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['router', 'router-nometrics', 'router-nostore', 'router-baseline', 'floor', 'ocpp-rpc'] } };
 const common = {
   description: { type: 'string', minLength: 1 },
   targets,
@@ -121,6 +129,8 @@ export const SCENARIO_SCHEMA = {
         kind: { enum: ['boot-storm', 'reconnect-storm'] },
         ...common,
         timeoutS: { type: 'number', exclusiveMinimum: 0, maximum: 600 },
+        prefillStations: { type: 'integer', minimum: 0, maximum: 1000000, default: 0 },
+        holdS: { type: 'number', minimum: 0, maximum: 600, default: 0 },
         reconnect: {
           type: 'object',
           additionalProperties: false,
@@ -161,7 +171,7 @@ export const SCENARIO_SCHEMA = {
             additionalProperties: false,
             required: ['script', 'flags'],
             properties: {
-              script: { enum: ['webhook-bench', 'api-bench', 'soap-bench'] },
+              script: { enum: ['webhook-bench', 'api-bench', 'soap-bench', 'store-ingest'] },
               flags: { type: 'object', additionalProperties: { type: ['number', 'string', 'boolean'] } },
             },
           },

@@ -11,7 +11,9 @@ import postgres from 'postgres';
 import type { StoreEngine, StoreQueries, StoreWrite } from '../engine.js';
 import { StoreUnavailable } from '../engine.js';
 import { migrations, migrationsTable, RETENTION } from '../schema.js';
-import { meterRows, withoutNul, writeSteps, type Dialect } from '../sql-writes.js';
+import { METER_COLUMNS, meterRows, withoutNul, writeSteps, type Dialect } from '../sql-writes.js';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { readQueries, type Rows } from '../sql-reads.js';
 
 const DIALECT: Dialect = { json: '::jsonb', bool: (v) => v };
@@ -103,27 +105,17 @@ export class PostgresEngine implements StoreEngine {
       }
     }
     const meter = meterRows(batch);
-    const columns: unknown[][] = Array.from({ length: 11 }, () => []);
-    for (const row of meter) row.forEach((v, i) => columns[i]!.push(withoutNul(v)));
     await this.#guard(() =>
-      this.#db.begin((tx) => {
+      this.#db.begin(async (tx) => {
         // Pipelined: every statement is sent without waiting for the previous answer.
         const queries = steps.map(([sql, params]) => tx.unsafe(numbered(sql), params as never[]));
-        if (messages[0]!.length > 0) {
-          queries.push(tx.unsafe('INSERT INTO messages (identity, unique_id, action, payload, reply, at) SELECT i, u, a, p::jsonb, r::jsonb, t FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS x(i, u, a, p, r, t)', messages as never[]));
-        }
         if (statuses[0]!.length > 0) {
           queries.push(tx.unsafe('INSERT INTO status_history (identity, connector, status, error_code, info, at) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])', statuses as never[]));
         }
-        if (meter.length > 0) {
-          queries.push(
-            tx.unsafe(
-              'INSERT INTO meter_values (identity, connector, station_tx_id, ts, measurand, phase, unit, context, location, value, value_text) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::float8[], $11::text[])',
-              columns as never[],
-            ),
-          );
-        }
-        return queries as never;
+        // The bulk tables by COPY in the same transaction: the server's fastest path for many rows.
+        if (messages[0]!.length > 0) await copyRows(tx, 'messages (identity, unique_id, action, payload, reply, at)', columnsToRows(messages));
+        if (meter.length > 0) await copyRows(tx, `meter_values (${METER_COLUMNS.join(', ')})`, meter);
+        await Promise.all(queries);
       }),
     );
   }
@@ -147,4 +139,30 @@ export class PostgresEngine implements StoreEngine {
     await this.#sql?.end({ timeout: 5 });
     this.#sql = null;
   }
+}
+
+/** Columns (one array per column) to rows. */
+function columnsToRows(columns: unknown[][]): unknown[][] {
+  return columns[0]!.map((_, r) => columns.map((c) => c[r]));
+}
+
+/** COPY text format: tab-separated, \N for null, backslash escapes (NUL already replaced). */
+function copyText(rows: unknown[][]): string {
+  let out = '';
+  for (const row of rows) {
+    for (let i = 0; i < row.length; i++) {
+      const v = row[i];
+      if (i > 0) out += '\t';
+      if (v === null || v === undefined) out += '\\N';
+      else if (typeof v === 'number') out += String(v);
+      else out += String(withoutNul(v)).replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+async function copyRows(tx: postgres.TransactionSql, target: string, rows: unknown[][]): Promise<void> {
+  const stream = await tx.unsafe(`COPY ${target} FROM STDIN`).writable();
+  await pipeline(Readable.from([copyText(rows)]), stream);
 }
