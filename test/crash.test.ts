@@ -3,11 +3,14 @@
  * which is killed with SIGKILL mid-run (and, with PostgreSQL, loses its database mid-run) and started again.
  * Every CALL a station saw acknowledged (a CALLRESULT arrived) must be in the store afterwards, with its meter
  * values, and transaction ids stay unique across the restart. The store is read with the engines directly, not
- * through the router.
+ * through the router. The same for the webhook's responder fallback: what a station saw answered while the receiver
+ * was down reaches the receiver after a kill -9 and a restart.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestStation, waitFor } from './helpers/server.js';
@@ -189,3 +192,42 @@ for (const onFailure of ['error', 'spool'] as const) {
     await assertKept(engine, log);
   });
 }
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+test('webhook fallback: answered by the responder while the receiver is down, kill -9, restart: every answered CALL is delivered', LIMIT, async (t) => {
+  const dir = await dataDir(t);
+  const hookPort = await freePort();
+  const config = join(dir, 'webhook.json');
+  await writeFile(config, JSON.stringify({ webhook: { url: `http://127.0.0.1:${hookPort}/hook`, onFailure: 'responder', timeoutMs: 500, retry: { initialDelayMs: 100, maxDelayMs: 500 } } }));
+  const log: FleetLog = { acked: [], errors: new Map() };
+  // Nothing listens on the receiver's port: every CALL falls back to the responder and is spooled.
+  const first = await spawnRouter(t, { dataDir: join(dir, 'data'), config });
+  const running = fleet(first.port, 1, log, 20_000);
+  await waitAcked(log, 300);
+  await first.kill9();
+  await running;
+  assert.equal(log.errors.size, 0, `every CALL was answered: ${JSON.stringify([...log.errors])}`);
+
+  const delivered = new Set<string>();
+  const receiver = createServer((req: IncomingMessage, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString()) as unknown;
+      for (const m of (Array.isArray(body) ? body : [body]) as Array<{ identity?: string; uniqueId?: string }>) if (m.uniqueId !== undefined) delivered.add(`${m.identity}/${m.uniqueId}`);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(hookPort, '127.0.0.1', resolve));
+  t.after(() => new Promise((r) => receiver.close(r)));
+  await spawnRouter(t, { dataDir: join(dir, 'data'), config });
+  const want = log.acked.map((a) => `${a.identity}/${a.uniqueId}`);
+  await waitFor(() => want.every((k) => delivered.has(k)), 60_000, `all ${want.length} answered CALLs delivered (${delivered.size} so far)`);
+});
