@@ -2,7 +2,7 @@
  * What the API shows of the station registry: the ocpp-cs ChargePointList shape (with extra fields), and
  * the station list with filters and paging.
  */
-import type { StationRecord } from '../control/station-registry.js';
+import { toRow, type StationRecord } from '../control/station-registry.js';
 
 /**
  * ocpp-cs `ChargePointList` item `{Identity, Address, Connection:{Socket, IP, Port}}` plus what ocpp-router
@@ -30,21 +30,8 @@ export function chargePointItem(r: StationRecord): Record<string, unknown> {
 
 /** A station as `/api/v1/stations` shows it (times in epoch ms, as `serverTime`). */
 export function stationView(r: StationRecord): Record<string, unknown> {
-  return {
-    identity: r.identity,
-    account: r.account,
-    version: r.version,
-    transport: r.transport,
-    connected: r.connected,
-    remoteAddress: r.remoteAddress,
-    connectedAt: r.connectedAt,
-    disconnectedAt: r.disconnectedAt,
-    lastDisconnect: r.lastDisconnect,
-    lastMessageAt: r.lastMessageAt,
-    boot: r.boot,
-    connectors: r.connectors,
-    shard: r.shard,
-  };
+  const { callbackUrl: _soapOnly, ...row } = toRow(r);
+  return { ...row, shard: r.shard };
 }
 
 export interface StationFilter {

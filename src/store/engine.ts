@@ -3,7 +3,7 @@
  * production (./postgres/). The store thread (./worker.ts) owns the engine; everything else talks to it through
  * a StoreClient. An engine writes a batch of records in one transaction and answers the queries below.
  */
-import type { StationRow, StoreRecord } from './records.js';
+import type { SampleRow, StationRow, StoreRecord } from './records.js';
 
 /** A transaction as the API shows it. Energy in Wh; times epoch ms. */
 export interface TransactionView {
@@ -24,16 +24,8 @@ export interface TransactionView {
   open: boolean;
 }
 
-export interface MeterValueView {
-  ts: number;
-  measurand: string;
-  phase: string | null;
-  unit: string | null;
-  context: string | null;
-  location: string | null;
-  value: number | null;
-  text: string | null;
-}
+/** A meter value as the queries return it: the row as derived. */
+export type MeterValueView = SampleRow;
 
 export interface TransactionDetail extends TransactionView {
   meterValues: MeterValueView[];

@@ -7,11 +7,11 @@
  * The arity (5, or 6 with the OCPP version) is read from the catalog at start. Each shard has a small pool.
  * Contract and example: docs/postgres.md, conf/postgres/ocpp-example.sql.
  */
-import postgres from 'postgres';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/types.js';
 import type { Backend, BackendReply, InboundCall } from '../../protocol/backend.js';
 import { internalError, parseReply } from '../webhook/envelope.js';
+import { functionArity, functionPool, rateLimitedError, type Sql } from './pg.js';
 
 export interface PgFunctionOptions {
   config: Config['pgFunction'];
@@ -21,40 +21,33 @@ export interface PgFunctionOptions {
   logger: Logger;
 }
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
 export class PgFunctionBackend implements Backend {
   readonly name = 'pgFunction';
   #options: PgFunctionOptions;
-  #sql: ReturnType<typeof postgres>;
+  #sql: Sql;
   /** The SQL of the call, once the arity is known; null until then (or when the function is missing). */
   #statement: Promise<string | null>;
-  #lastError = 0;
+  #logError: (error: unknown, message: string) => void;
 
   constructor(options: PgFunctionOptions) {
-    const c = options.config;
-    if (!IDENTIFIER.test(c.schema)) throw new TypeError(`pgFunction.schema must be an SQL identifier, got ${c.schema}`);
     this.#options = options;
-    const url = c.url ?? options.fallbackUrl;
-    // timeoutMs bounds both connecting and the function's run (statement_timeout): a hung function costs one CALL.
-    const settings = { max: c.poolSize, connect_timeout: Math.ceil(c.timeoutMs / 1000), idle_timeout: 60, onnotice: () => undefined, connection: { statement_timeout: c.timeoutMs } };
-    this.#sql = url === null ? postgres(settings) : postgres(url, settings);
+    this.#sql = functionPool(options.config, options.fallbackUrl, options.config.poolSize);
+    this.#logError = rateLimitedError(options.logger);
     this.#statement = this.#detect();
   }
 
-  /** `ocpp.Parse` with 5 or 6 arguments, from pg_proc (the function name is folded to lower case, as unquoted SQL). */
+  /** `ocpp.Parse` with 5 or 6 arguments, from the catalog (6 when both exist). */
   async #detect(): Promise<string | null> {
     const schema = this.#options.config.schema;
     try {
-      const rows = await this.#sql`SELECT p.pronargs AS n FROM pg_proc p JOIN pg_namespace ns ON ns.oid = p.pronamespace WHERE ns.nspname = ${schema.toLowerCase()} AND p.proname = 'parse' ORDER BY p.pronargs DESC`;
-      const arity = rows.map((r) => Number(r.n)).find((n) => n === 6 || n === 5);
-      if (arity === undefined) {
+      const arity = await functionArity(this.#sql, schema, 'Parse', [6, 5]);
+      if (arity === null) {
         this.#options.logger.error({ schema }, `pgFunction: no ${schema}.Parse with 5 or 6 arguments in the database; every CALL gets InternalError`);
         return null;
       }
       return arity === 6 ? `SELECT ${schema}.Parse($1, $2, $3, $4::text::jsonb, $5, $6) AS r` : `SELECT ${schema}.Parse($1, $2, $3, $4::text::jsonb, $5) AS r`;
     } catch (error) {
-      this.#logRateLimited(error, 'pgFunction: cannot read the function catalog (will retry)');
+      this.#logError(error, 'pgFunction: cannot read the function catalog (will retry)');
       // Try again with the next CALL.
       setTimeout(() => {
         this.#statement = this.#detect();
@@ -74,7 +67,7 @@ export class PgFunctionBackend implements Backend {
       const rows = await this.#sql.unsafe(statement, params as never[]);
       result = rows[0]?.r;
     } catch (error) {
-      this.#logRateLimited(error, `pgFunction: ${this.#options.config.schema}.Parse failed`);
+      this.#logError(error, `pgFunction: ${this.#options.config.schema}.Parse failed`);
       return internalError(`the central system's function failed: ${(error as Error).message}`);
     }
     // jsonb comes back parsed; a json or text result as text.
@@ -91,13 +84,6 @@ export class PgFunctionBackend implements Backend {
       return internalError(`the central system's function answered badly: ${parsed.problem.field}: ${parsed.problem.message}`);
     }
     return parsed.reply;
-  }
-
-  #logRateLimited(error: unknown, message: string): void {
-    const now = Date.now();
-    if (now - this.#lastError < 10_000) return;
-    this.#lastError = now;
-    this.#options.logger.error({ err: error }, message);
   }
 
   async close(): Promise<void> {

@@ -6,11 +6,10 @@
  * when the schema has none, nothing is called (logged once). The calls are best effort (one attempt each, failures
  * logged at most every 10 s) and bounded: past `MAX_PENDING` waiting calls the oldest are dropped and counted.
  */
-import postgres from 'postgres';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/types.js';
+import { functionArity, functionPool, rateLimitedError, type Sql } from './pg.js';
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_PENDING = 50_000;
 
 export interface PresenceEvent {
@@ -21,7 +20,7 @@ export interface PresenceEvent {
 }
 
 export class PgPresence {
-  #sql: ReturnType<typeof postgres>;
+  #sql: Sql;
   #schema: string;
   #logger: Logger;
   /** The SQL of the call; null when the function is missing. */
@@ -32,22 +31,19 @@ export class PgPresence {
   #dropped = 0;
   #calls = 0;
   #failures = 0;
-  #lastError = 0;
+  #fail: (error: unknown, message: string) => void;
 
   constructor(config: Config['pgFunction'], fallbackUrl: string | null, logger: Logger) {
-    if (!IDENTIFIER.test(config.schema)) throw new TypeError(`pgFunction.schema must be an SQL identifier, got ${config.schema}`);
     this.#schema = config.schema;
     this.#logger = logger;
-    const url = config.url ?? fallbackUrl;
-    const settings = { max: 2, connect_timeout: Math.ceil(config.timeoutMs / 1000), idle_timeout: 60, onnotice: () => undefined };
-    this.#sql = url === null ? postgres(settings) : postgres(url, settings);
+    this.#sql = functionPool(config, fallbackUrl, 2);
+    this.#fail = rateLimitedError(logger);
     this.#statement = this.#detect();
   }
 
   async #detect(): Promise<string | null> {
     try {
-      const rows = await this.#sql`SELECT 1 FROM pg_proc p JOIN pg_namespace ns ON ns.oid = p.pronamespace WHERE ns.nspname = ${this.#schema.toLowerCase()} AND p.proname = 'setchargepointconnected' AND p.pronargs = 3`;
-      if (rows.length === 0) {
+      if ((await functionArity(this.#sql, this.#schema, 'SetChargePointConnected', [3])) === null) {
         this.#logger.warn({ schema: this.#schema }, `pgFunction: no ${this.#schema}.SetChargePointConnected(identity, connected, metadata) in the database; connects and disconnects are not reported`);
         return null;
       }
@@ -87,13 +83,6 @@ export class PgPresence {
       this.#failures++;
       this.#fail(error, `pgFunction: ${this.#schema}.SetChargePointConnected failed`);
     }
-  }
-
-  #fail(error: unknown, message: string): void {
-    const now = Date.now();
-    if (now - this.#lastError < 10_000) return;
-    this.#lastError = now;
-    this.#logger.error({ err: error }, message);
   }
 
   /** Calls made, failed and dropped since start (for tests and logs). */
