@@ -197,3 +197,47 @@ export function logUrl(identity) {
   const query = identity ? `?identity=${encodeURIComponent(identity)}` : '';
   return `${proto}//${userinfo}${location.host}/ws/log${query}`;
 }
+
+/** True for the answer of a store route while the store is off (`store.engine: "off"`: 503 STORE_OFF). */
+export function isStoreOff(r) {
+  return r.status === 503 && r.data?.error?.details?.reason === 'STORE_OFF';
+}
+
+/**
+ * Downloads an API file (CSV) with the API's credentials: a plain link cannot send the Authorization header, so
+ * when signed in the file is fetched and saved from a Blob. Rejects with ApiError when the answer is not 2xx.
+ */
+export async function download(path, filename) {
+  const r = await api(path, { text: true });
+  if (!r.ok) {
+    let message = `HTTP ${r.status}`;
+    try {
+      message = JSON.parse(r.data).error.message || message;
+    } catch {
+      /* not JSON */
+    }
+    throw new ApiError(r.status, r.data, message);
+  }
+  const blob = new Blob([r.data], { type: r.headers.get('Content-Type') ?? 'text/csv;charset=utf-8' });
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+}
+
+/**
+ * A link to an API file (CSV): without credentials the browser follows it (the file streams straight to disk);
+ * signed in, download() fetches it with the Authorization header. `onError(message)` reports a failure.
+ */
+export function downloadLink(a, filename, onError = () => {}) {
+  a.setAttribute('download', filename);
+  a.addEventListener('click', (event) => {
+    if (credentials() === null) return;
+    event.preventDefault();
+    download(a.getAttribute('href'), filename).catch((e) => onError(e.message));
+  });
+  return a;
+}

@@ -1,9 +1,12 @@
-// Entry: hash routing (#/, #/station/<identity>, #/log), the disconnected-server banner and sign-out.
+// Entry: hash routing (#/, #/station/<identity>, #/log, #/transactions, #/transactions/<id>), the
+// disconnected-server banner and sign-out.
 // Pages are functions (main, …) → cleanup; plain ES modules, no build step, nothing from a CDN.
 import { connection, credentials, signOut, onAuthChange } from './api.js';
 import { dashboardPage } from './dashboard.js';
 import { stationPage } from './station.js';
 import { logPage } from './log.js';
+import { transactionsPage } from './transactions.js';
+import { transactionPage } from './transaction.js';
 
 const main = document.getElementById('main');
 const banner = document.getElementById('banner');
@@ -20,6 +23,7 @@ function route() {
   const params = new URLSearchParams(query);
   let nav = 'dashboard';
   const m = /^\/station\/(.+)$/.exec(path);
+  const tx = /^\/transactions\/([^/]+)$/.exec(path);
   if (m) {
     let identity;
     try {
@@ -30,6 +34,14 @@ function route() {
     document.title = `${identity} · ocpp-router`;
     nav = null;
     cleanup = stationPage(main, identity);
+  } else if (tx) {
+    document.title = `Transaction ${tx[1]} · ocpp-router`;
+    nav = 'transactions';
+    cleanup = transactionPage(main, tx[1]);
+  } else if (path === '/transactions') {
+    document.title = 'Transactions · ocpp-router';
+    nav = 'transactions';
+    cleanup = transactionsPage(main, params);
   } else if (path === '/log') {
     document.title = 'Live log · ocpp-router';
     nav = 'log';

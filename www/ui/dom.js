@@ -98,6 +98,48 @@ export function fmtSeconds(s) {
   return `${s.toFixed(2)} s`;
 }
 
+/** Energy in Wh → '850 Wh' / '12.35 kWh' / '1.2 MWh'. */
+export function fmtEnergy(wh) {
+  if (wh === null || wh === undefined || Number.isNaN(wh)) return '—';
+  const a = Math.abs(wh);
+  if (a < 1000) return `${fmtNum(wh, a < 10 ? 1 : 0)} Wh`;
+  if (a < 1e6) return `${fmtNum(wh / 1000, a < 1e5 ? 2 : 1)} kWh`;
+  return `${fmtNum(wh / 1e6, 2)} MWh`;
+}
+
+/** Power in W → '950 W' / '11 kW' / '7.4 kW'. */
+export function fmtPower(w) {
+  if (w === null || w === undefined || Number.isNaN(w)) return '—';
+  if (Math.abs(w) < 1000) return `${fmtNum(w, 0)} W`;
+  return `${fmtNum(w / 1000, Math.abs(w) < 1e5 ? 2 : 1)} kW`;
+}
+
+/** A duration in ms → '12 s', '5 min 03 s', '2 h 05 min', '3 d 4 h'. */
+export function fmtDuration(ms) {
+  if (ms === null || ms === undefined || Number.isNaN(ms) || ms < 0) return '—';
+  const s = Math.floor(ms / 1000);
+  const p = (n) => String(n).padStart(2, '0');
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${p(s % 60)} s`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ${p(Math.floor(s / 60) % 60)} min`;
+  return `${Math.floor(s / 86400)} d ${Math.floor(s / 3600) % 24} h`;
+}
+
+/** Epoch ms → the value of an <input type="datetime-local"> (local time, minutes); '' for none. */
+export function toLocalInput(ms) {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '';
+  const d = new Date(ms);
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/** An ISO 8601 date-time or epoch ms (as text) → epoch ms; null when empty or malformed. */
+export function parseTime(text) {
+  if (text === null || text === undefined || text === '') return null;
+  const ms = /^\d{1,15}$/.test(text) ? Number(text) : Date.parse(text);
+  return Number.isFinite(ms) ? ms : null;
+}
+
 export function debounce(fn, ms) {
   let t = null;
   return (...args) => {
