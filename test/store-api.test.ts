@@ -68,7 +68,7 @@ test('transactions: kept before acknowledged, listed, filtered, paged, exported,
   const csv = await api(h, '/transactions?format=csv');
   assert.equal(csv.headers.get('content-type'), 'text/csv; charset=utf-8');
   const lines = (await csv.text()).trim().split('\r\n');
-  assert.equal(lines[0], 'id,identity,transactionId,connector,idTag,startedAt,stoppedAt,meterStart,meterStop,energyWh,stopReason,open');
+  assert.equal(lines[0], 'id,identity,transactionId,connector,idTag,startedAt,stoppedAt,meterStart,meterStop,energyWh,powerW,stopReason,open');
   assert.equal(lines.length, 4);
   // One transaction with its meter values (the StartTransaction meterStart is the transaction's, not a sample).
   const detail = await json<{ meterValues: Array<{ value: number }>; meterStart: number; meterStop: number; stopReason: string }>(await api(h, `/transactions/${all.items.find((x) => x.transactionId === String(txA))!.id}`));
@@ -95,6 +95,32 @@ test('transactions: kept before acknowledged, listed, filtered, paged, exported,
   assert.equal(value('ocpp_store_available{engine="sqlite"}'), 1);
   assert.equal(value('ocpp_store_refusals_total'), 0);
   assert.ok(value('ocpp_store_commit_duration_seconds_count{engine="sqlite"}') >= 1);
+});
+
+test('a running transaction: energy so far, last power and sample time in the list; the detail since a time', LIMIT, async (t) => {
+  const h = await startTestServer();
+  t.after(() => h.stop());
+  const st = await TestStation.connect(h.url('RUN-16'), ['ocpp1.6']);
+  t.after(() => st.close());
+  await st.call('BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' });
+  const start = await st.call('StartTransaction', { connectorId: 1, idTag: 'RUN', meterStart: 1000, timestamp: new Date().toISOString() });
+  const txId = (start[2] as { transactionId: number }).transactionId;
+  const at = (s: number): string => new Date(Date.parse('2026-12-06T10:00:00Z') + s * 1000).toISOString();
+  for (const [s, kwh, kw] of [[60, 1.5, 7.2], [120, 2.25, 11]] as const) {
+    await st.call('MeterValues', { connectorId: 1, transactionId: txId, meterValue: [{ timestamp: at(s), sampledValue: [{ value: String(kwh), measurand: 'Energy.Active.Import.Register', unit: 'kWh' }, { value: String(kw), measurand: 'Power.Active.Import', unit: 'kW' }] }] });
+  }
+  const list = await json<{ items: Array<{ id: number; energyWh: number; powerW: number; lastMeterAt: number; open: boolean }> }>(await api(h, '/transactions?identity=RUN-16'));
+  const [running] = list.items;
+  assert.deepEqual([running!.open, running!.energyWh, running!.powerW, running!.lastMeterAt], [true, 1250, 11000, Date.parse(at(120))]);
+  const all = await json<{ meterValues: unknown[] }>(await api(h, `/transactions/${running!.id}`));
+  assert.equal(all.meterValues.length, 4);
+  const since = await json<{ meterValues: Array<{ ts: number }>; energyWh: number }>(await api(h, `/transactions/${running!.id}?since=${encodeURIComponent(at(60))}`));
+  assert.deepEqual(since.meterValues.map((m) => m.ts), [Date.parse(at(120)), Date.parse(at(120))]);
+  assert.equal(since.energyWh, 1250, 'energy so far does not depend on the meter values asked for');
+  assert.equal((await api(h, `/transactions/${running!.id}?since=yesterday`)).status, 400);
+  await st.call('StopTransaction', { transactionId: txId, meterStop: 2400, timestamp: at(180), reason: 'Local' });
+  const [stopped] = (await json<{ items: Array<{ energyWh: number; powerW: number | null; open: boolean }> }>(await api(h, '/transactions?identity=RUN-16'))).items;
+  assert.deepEqual([stopped!.open, stopped!.energyWh, stopped!.powerW], [false, 1400, null]);
 });
 
 test('id tags: the operator\'s list answers before the policy; reservations and the journal come from the store', LIMIT, async (t) => {

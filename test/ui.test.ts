@@ -414,9 +414,9 @@ test('transactions, a transaction with its chart, and the station page with the 
     assert.equal(await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href'), '/api/v1/transactions?identity=TXA&format=csv');
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export CSV' }).click()]);
     const lines = readFileSync((await download.path())!, 'utf8').trim().split('\r\n');
-    assert.equal(lines[0], 'id,identity,transactionId,connector,idTag,startedAt,stoppedAt,meterStart,meterStop,energyWh,stopReason,open');
+    assert.equal(lines[0], 'id,identity,transactionId,connector,idTag,startedAt,stoppedAt,meterStart,meterStop,energyWh,powerW,stopReason,open');
     assert.equal(lines.length, 3);
-    assert.ok(lines.some((l) => l.includes(',TXA,') && l.includes(',TAG-CHART,') && l.includes(',1000,8200,7200,EVDisconnected,false')), lines.join('\n'));
+    assert.ok(lines.some((l) => l.includes(',TXA,') && l.includes(',TAG-CHART,') && l.includes(',1000,8200,7200,,EVDisconnected,false')), lines.join('\n'));
     assert.deepEqual(errors, []);
     await page.close();
   });

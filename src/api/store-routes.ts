@@ -150,7 +150,7 @@ export function storeRoutes(server: RouterServer, prefix: string): Route[] {
     if (problems.length > 0) return errorResponse(400, 'bad query', { problems });
     const page = await store.query('transactions', filter);
     if (csvMode) {
-      const cols: Array<keyof TransactionView> = ['id', 'identity', 'transactionId', 'connector', 'idTag', 'startedAt', 'stoppedAt', 'meterStart', 'meterStop', 'energyWh', 'stopReason', 'open'];
+      const cols: Array<keyof TransactionView> = ['id', 'identity', 'transactionId', 'connector', 'idTag', 'startedAt', 'stoppedAt', 'meterStart', 'meterStop', 'energyWh', 'powerW', 'stopReason', 'open'];
       return csv(cols as string[], page.items.map((t) => cols.map((c) => (c === 'startedAt' || c === 'stoppedAt' ? iso(t[c] as number | null) : t[c]))), 'transactions.csv');
     }
     return jsonResponse(200, { items: page.items, nextBefore: page.nextBefore });
@@ -159,7 +159,10 @@ export function storeRoutes(server: RouterServer, prefix: string): Route[] {
   const transaction = withStore(async (store, ctx) => {
     const raw = ctx.params.id!;
     if (!/^\d{1,15}$/.test(raw)) return errorResponse(400, 'a transaction id is a number', { reason: 'BAD_ID' });
-    const detail = await store.query('transaction', { id: Number(raw) });
+    const problems: string[] = [];
+    const since = time('since', ctx.query.get('since'), problems);
+    if (problems.length > 0) return errorResponse(400, 'bad query', { problems });
+    const detail = await store.query('transaction', { id: Number(raw), ...(since !== undefined ? { since } : {}) });
     if (detail === null) return errorResponse(404, `unknown transaction ${raw}`, { reason: 'TRANSACTION_NOT_FOUND' });
     if (wantsCsv(ctx)) {
       return csv(['ts', 'measurand', 'phase', 'unit', 'context', 'location', 'value', 'text'], detail.meterValues.map((m) => [iso(m.ts), m.measurand, m.phase, m.unit, m.context, m.location, m.value, m.text]), `transaction-${detail.id}-meter-values.csv`);

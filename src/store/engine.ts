@@ -14,7 +14,11 @@ export interface TransactionView {
   idTag: string | null;
   meterStart: number | null;
   meterStop: number | null;
+  /** Stop − start; without a stop reading, the last energy reading − start (energy so far). */
   energyWh: number | null;
+  /** Running transactions: the last power reading (W) and when the last sample was taken (epoch ms). */
+  powerW: number | null;
+  lastMeterAt: number | null;
   startedAt: number | null;
   stoppedAt: number | null;
   stopReason: string | null;
@@ -82,7 +86,8 @@ export interface MessageView {
 export type StoreQueries = {
   stations: [null, StationRow[]];
   transactions: [TransactionFilter, { items: TransactionView[]; nextBefore: number | null }];
-  transaction: [{ id: number }, TransactionDetail | null];
+  /** `since`: only the meter values sampled after it (epoch ms), for a view that follows a running transaction. */
+  transaction: [{ id: number; since?: number }, TransactionDetail | null];
   reservations: [{ identity?: string; from?: number; to?: number; limit: number }, ReservationView[]];
   idTags: [{ listedOnly: boolean }, IdTagView[]];
   idTag: [{ idTag: string }, IdTagView | null];

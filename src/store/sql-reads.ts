@@ -16,9 +16,25 @@ const json = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : (
 
 const TX_COLUMNS = 'id, identity, station_tx_id, connector, id_tag, meter_start, meter_stop, started_at, stopped_at, stop_reason, charging_state, auth_status, reservation_id, open';
 
+/** The last total (no phase) sample of a measurand of the transaction `t` (found by the index on identity, transaction, time). */
+const lastSample = (measurand: string, expr: string): string =>
+  `(SELECT ${expr} FROM meter_values m WHERE m.identity = t.identity AND m.station_tx_id = t.station_tx_id AND m.measurand = '${measurand}' AND m.phase IS NULL AND m.value IS NOT NULL ORDER BY m.ts DESC, m.id DESC LIMIT 1)`;
+
+/**
+ * A transaction's row, and for one without a stop reading (running, or a 2.x transaction that ended without a
+ * register value) its last energy reading; for a running one its last power reading and sample time.
+ */
+function txSelect(open: string): string {
+  const cols = TX_COLUMNS.split(', ').map((c) => `t.${c}`).join(', ');
+  const ifNoStop = (q: string): string => `CASE WHEN t.meter_stop IS NULL THEN ${q} END`;
+  const ifOpen = (q: string): string => `CASE WHEN t.open = ${open} THEN ${q} END`;
+  return `SELECT ${cols}, ${ifNoStop(lastSample('Energy.Active.Import.Register', "CASE WHEN m.unit = 'kWh' THEN m.value * 1000 ELSE m.value END"))} AS last_energy, ${ifOpen(lastSample('Power.Active.Import', "CASE WHEN m.unit = 'kW' THEN m.value * 1000 ELSE m.value END"))} AS last_power, ${ifOpen('(SELECT max(m.ts) FROM meter_values m WHERE m.identity = t.identity AND m.station_tx_id = t.station_tx_id)')} AS last_meter_at FROM transactions t`;
+}
+
 function transaction(r: Row): TransactionView {
   const start = n(r.meter_start);
   const stop = n(r.meter_stop);
+  const lastEnergy = n(r.last_energy);
   return {
     id: Number(r.id),
     identity: String(r.identity),
@@ -27,7 +43,9 @@ function transaction(r: Row): TransactionView {
     idTag: s(r.id_tag),
     meterStart: start,
     meterStop: stop,
-    energyWh: start !== null && stop !== null ? stop - start : null,
+    energyWh: start !== null && stop !== null ? stop - start : start !== null && lastEnergy !== null ? lastEnergy - start : null,
+    powerW: n(r.last_power),
+    lastMeterAt: n(r.last_meter_at),
     startedAt: n(r.started_at),
     stoppedAt: n(r.stopped_at),
     stopReason: s(r.stop_reason),
@@ -88,15 +106,15 @@ export function readQueries(run: Rows, dialect: 'sqlite' | 'postgres'): Queries 
       if (f.open !== undefined) (where.push('open = ?'), params.push(f.open ? truth : dialect === 'sqlite' ? 0 : false));
       if (f.before !== undefined) (where.push('id < ?'), params.push(f.before));
       params.push(f.limit + 1);
-      const rows = await run(`SELECT ${TX_COLUMNS} FROM transactions ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`, params);
+      const rows = await run(`${txSelect(String(truth).toUpperCase())} ${where.length > 0 ? `WHERE ${where.map((w) => `t.${w}`).join(' AND ')}` : ''} ORDER BY t.id DESC LIMIT ?`, params);
       const items = rows.slice(0, f.limit).map(transaction);
       return { items, nextBefore: rows.length > f.limit ? items[items.length - 1]!.id : null };
     },
-    async transaction({ id }) {
-      const [row] = await run(`SELECT ${TX_COLUMNS} FROM transactions WHERE id = ?`, [id]);
+    async transaction({ id, since }) {
+      const [row] = await run(`${txSelect(String(truth).toUpperCase())} WHERE t.id = ?`, [id]);
       if (row === undefined) return null;
       const tx = transaction(row);
-      const meterValues = (await run('SELECT ts, measurand, phase, unit, context, location, value, value_text FROM meter_values WHERE identity = ? AND station_tx_id = ? ORDER BY ts, id', [tx.identity, tx.transactionId])).map((r) => ({
+      const meterValues = (await run('SELECT ts, measurand, phase, unit, context, location, value, value_text FROM meter_values WHERE identity = ? AND station_tx_id = ? AND ts > ? ORDER BY ts, id', [tx.identity, tx.transactionId, since ?? -1])).map((r) => ({
         ts: Number(r.ts),
         measurand: String(r.measurand),
         phase: s(r.phase),
@@ -113,11 +131,6 @@ export function readQueries(run: Rows, dialect: 'sqlite' | 'postgres'): Queries 
         at: Number(r.at),
       }));
       const detail: TransactionDetail = { ...tx, meterValues, events };
-      // No stop reading yet (2.x without a register in Ended, or a running transaction): the last energy sample.
-      if (detail.energyWh === null && detail.meterStart !== null) {
-        const last = [...meterValues].reverse().find((m) => m.measurand === 'Energy.Active.Import.Register' && m.value !== null);
-        if (last !== undefined) detail.energyWh = (last.unit === 'kWh' ? last.value! * 1000 : last.value!) - detail.meterStart;
-      }
       return detail;
     },
     async reservations(f) {

@@ -312,7 +312,7 @@ export function stationPage(main, identity) {
   }
 
   // --- transactions (from the store): the open ones with their energy so far, or the last one
-  let txState = { loaded: false, off: false, error: null, open: [], last: null, details: new Map() };
+  let txState = { loaded: false, off: false, error: null, open: [], last: null };
   let txTimer = null;
   let txPending = null;
   let txLoadedAt = 0;
@@ -325,7 +325,7 @@ export function stationPage(main, identity) {
     const base = `/api/v1/transactions?identity=${encodeURIComponent(identity)}`;
     try {
       const r = await api(`${base}&open=true&limit=20`, { signal: ac.signal });
-      if (isStoreOff(r)) txState = { loaded: true, off: true, error: null, open: [], last: null, details: new Map() };
+      if (isStoreOff(r)) txState = { loaded: true, off: true, error: null, open: [], last: null };
       else if (!r.ok) txState = { ...txState, loaded: true, error: r.data?.error?.message ?? `HTTP ${r.status}` };
       else {
         const open = r.data.items;
@@ -334,15 +334,8 @@ export function stationPage(main, identity) {
           const l = await api(`${base}&limit=1`, { signal: ac.signal });
           if (l.ok) last = l.data.items[0] ?? null;
         }
-        // Energy so far and power now: the list has no meter readings, the detail has (the few open ones).
-        const details = new Map();
-        await Promise.all(
-          open.slice(0, 4).map(async (t) => {
-            const d = await api(`/api/v1/transactions/${t.id}`, { signal: ac.signal });
-            if (d.ok) details.set(t.id, d.data);
-          }),
-        );
-        txState = { loaded: true, off: false, error: null, open, last, details };
+        // The list carries energy so far, the last power reading and its time for running transactions.
+        txState = { loaded: true, off: false, error: null, open, last };
       }
       renderTx();
     } catch {
@@ -380,8 +373,7 @@ export function stationPage(main, identity) {
     }
     if (station && !station.connected) txBody.append(h('p.muted.small', 'The station is offline: its transactions stay open until it reports their end.'));
     const rows = txState.open.map((t) => {
-      const d = txState.details.get(t.id);
-      const power = d ? lastPower(d.meterValues) : null;
+      const power = t.powerW === null || t.powerW === undefined ? null : { w: t.powerW, ts: t.lastMeterAt };
       return h(
         'tr',
         { dataset: { tx: t.id } },
@@ -389,7 +381,7 @@ export function stationPage(main, identity) {
         h('td', { text: t.connector ?? '—' }),
         h('td', { text: t.idTag ?? '—' }),
         h('td', { text: `${fmtShort(t.startedAt)} (${fmtDuration(Date.now() - (t.startedAt ?? Date.now()))})` }),
-        h('td.energy', { text: fmtEnergy(d?.energyWh ?? t.energyWh) }),
+        h('td.energy', { text: fmtEnergy(t.energyWh) }),
         h('td', power === null ? '—' : [fmtPower(power.w), h('span.muted.small', { text: ` at ${fmtClock(power.ts).slice(0, 8)}` })]),
       );
     });
@@ -506,15 +498,6 @@ export function stationPage(main, identity) {
     log?.close();
     offConn();
   };
-}
-
-/** The last Power.Active.Import total among meter values ({w, ts}), or null. */
-function lastPower(meterValues) {
-  for (let i = meterValues.length - 1; i >= 0; i--) {
-    const m = meterValues[i];
-    if (m.measurand === 'Power.Active.Import' && !m.phase && m.value !== null) return { w: m.unit === 'kW' ? m.value * 1000 : m.value, ts: m.ts };
-  }
-  return null;
 }
 
 /**

@@ -177,7 +177,9 @@ export function transactionPage(main, id) {
     if (ac.signal.aborted) return;
     lastLoad = Date.now();
     try {
-      const r = await api(`/api/v1/transactions/${encodeURIComponent(id)}`, { signal: ac.signal });
+      // Following a transaction: only the meter values sampled after the last one shown.
+      const lastTs = tx?.meterValues.at(-1)?.ts;
+      const r = await api(`/api/v1/transactions/${encodeURIComponent(id)}${lastTs === undefined ? '' : `?since=${lastTs}`}`, { signal: ac.signal });
       if (isStoreOff(r)) {
         statusEl.textContent = 'The store is off (store.engine: "off"): the router keeps no transactions.';
         content.hidden = true;
@@ -189,7 +191,7 @@ export function transactionPage(main, id) {
         statusEl.textContent = `Cannot read the transaction: ${r.data?.error?.message ?? `HTTP ${r.status}`}`;
       } else {
         statusEl.textContent = '';
-        tx = r.data;
+        tx = lastTs === undefined ? r.data : { ...r.data, meterValues: [...tx.meterValues, ...r.data.meterValues] };
         content.hidden = false;
         render(tx);
         follow(tx);
