@@ -224,6 +224,19 @@ function controlLoop(d: LoopDelay | null): string {
   return c === undefined ? '-' : `${fmt((c.p99 ?? NaN) * 1000, 0)}/${fmt((c.max ?? NaN) * 1000, 0)}`;
 }
 
+/** The store's commits and committed records so far (null without a store). */
+async function scrapeStore(server: Server): Promise<{ commits: number; records: number } | null> {
+  if (!isRouter(server.target)) return null;
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+    const commits = /^ocpp_store_commits_total\{[^}]*\} (\S+)$/m.exec(text);
+    const records = /^ocpp_store_records_total\{outcome="committed"\} (\S+)$/m.exec(text);
+    return commits === null || records === null ? null : { commits: Number(commits[1]), records: Number(records[1]) };
+  } catch {
+    return null;
+  }
+}
+
 /** Largest p99 (ms) over the shard threads. */
 function worstLoopP99Ms(d: LoopDelay | null): number {
   if (d === null) return NaN;
@@ -273,6 +286,8 @@ interface FleetTargetResult {
   rssAfterBytes: number;
   rssPerStationBytes: number;
   eventLoopDelayS: LoopDelay | null;
+  /** Store commits and committed records in the window (router with a store). */
+  store?: { commits: number; records: number; recordsPerCommit: number };
   errors: Record<string, number>;
 }
 
@@ -295,6 +310,7 @@ async function runFleet(name: string, s: FleetScenario, workDir: string, noSave:
       await fleet.all({ t: 'phase', phase: PHASE_WARMUP }, 'phase');
       await sleep(s.warmupS * 1000);
       await scrapeLoopDelay(server); // resets the router's loop-delay window
+      const store0 = await scrapeStore(server);
       const lgPids = fleet.pids();
       const srv0 = cpuOf([server.pid]);
       const threads0 = threadCpu(server.pid);
@@ -308,6 +324,7 @@ async function runFleet(name: string, s: FleetScenario, workDir: string, noSave:
       const serverThreads = threadCpuDelta(threads0, threadCpu(server.pid));
       const lg1 = cpuOf(lgPids);
       const loop = await scrapeLoopDelay(server);
+      const store1 = await scrapeStore(server);
       const rssAfter = processMemory(server.pid).vmRssBytes;
       await sleep(200); // answers in flight at STOP are not counted, and not sent again
       const r = await fleet.report();
@@ -337,6 +354,7 @@ async function runFleet(name: string, s: FleetScenario, workDir: string, noSave:
         rssAfterBytes: rssAfter,
         rssPerStationBytes: (rssAfter - rssBefore) / Math.max(1, st.booted),
         eventLoopDelayS: loop,
+        ...(store0 !== null && store1 !== null ? { store: { commits: store1.commits - store0.commits, records: store1.records - store0.records, recordsPerCommit: +((store1.records - store0.records) / Math.max(1, store1.commits - store0.commits)).toFixed(1) } } : {}),
         errors: { ...errors, ...(r.backlogged > 0 ? { backlogged: r.backlogged } : {}) },
       });
       if (server.exited()) results.at(-1)!.errors.serverCrashed = 1;
@@ -377,6 +395,7 @@ async function runFleet(name: string, s: FleetScenario, workDir: string, noSave:
   for (const r of results) {
     const threads = Object.entries(r.serverThreads).map(([k, v]) => `${k} ${v.userS}u+${v.systemS}s`).join(', ');
     process.stdout.write(`${r.target} CPU by thread: ${threads}\n`);
+    if (r.store !== undefined) process.stdout.write(`${r.target} store: ${r.store.commits} commits, ${r.store.records} records (${r.store.recordsPerCommit} per commit) in the window\n`);
     if (sumValues(r.errors) > 0) process.stdout.write(`${r.target} errors: ${JSON.stringify(r.errors)}\n`);
   }
   if (cpuProfDir !== null) process.stdout.write(`router CPU profiles (whole run, connect and warmup included): ${cpuProfDir}\n  node dist/bench/cpuprofile-top.js ${cpuProfDir}/<file> --top 30\n`);

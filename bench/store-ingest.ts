@@ -11,7 +11,7 @@
  * records of one event-loop turn posted in one message) on their own MessagePorts, each keeping `--in-flight`
  * MeterValues CALLs outstanding (stations waiting for their CALLRESULT), every CALL with `--samples` sampled values
  * (energy, power, currents and voltages per phase, SoC, temperature). The journal (one `messages` row per CALL) is
- * on, as in production, unless `--journal false`.
+ * on unless `--journal false` (the default configuration leaves MeterValues out of it: `store.journalExcept`).
  * Then COPY: the same number of meter rows, built the same way, streamed with `COPY meter_values FROM STDIN`.
  * Both write into a database created for the run (dropped at the end).
  */
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ocpp-router-ingest-'));
   const results: Record<string, unknown>[] = [];
   try {
-    const config = loadConfig({ env: {}, overrides: { dataDir, log: { level: 'warn' }, store: { engine: 'postgres', journal, postgres: { url: url.toString() } } } });
+    const config = loadConfig({ env: {}, overrides: { dataDir, log: { level: 'warn' }, store: { engine: 'postgres', journal, journalExcept: [], postgres: { url: url.toString() } } } });
     const host = await StoreHost.start(config);
     if (host === null) throw new Error('the store did not start');
     // ── the store path

@@ -235,6 +235,7 @@ const ENV_SAMPLES: Record<string, [string, unknown]> = {
   SQLITE_SYNCHRONOUS: ['FULL', 'FULL'],
   STORE_ON_FAILURE: ['spool', 'spool'],
   STORE_RETENTION_DAYS: ['30', 30],
+  STORE_COMMIT_DELAY_MS: ['20', 20],
   WEBHOOK_ENABLE: ['no', false],
   WEBHOOK_AUTH: ['bearer', 'Bearer'],
   WEBHOOK_USERNAME: ['ops', 'ops'],

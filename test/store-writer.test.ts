@@ -42,12 +42,23 @@ test('group commit joins the requests of one turn; onFailure "error": an outage 
   const engine = new PostgresEngine({ url: pg.url, poolSize: 2, connectTimeoutS: 2 });
   await engine.open();
   t.after(() => engine.close());
-  const writer = new StoreWriter(engine, { maxBatch: 5000, onFailure: 'error', spool: null, log: quiet });
+  const writer = new StoreWriter(engine, { maxBatch: 5000, commitDelayMs: 0, onFailure: 'error', spool: null, log: quiet });
 
   const outcomes = await Promise.all(Array.from({ length: 200 }, (_, i) => writer.submit(status('GC', i))));
   assert.ok(outcomes.every((o) => o === 'committed'));
   assert.ok(writer.stats.commits <= 3, `200 requests in ${writer.stats.commits} commits`);
   assert.deepEqual(await journalInfos(engine, 'GC'), Array.from({ length: 200 }, (_, i) => String(i)), 'in submission order');
+
+  // commitDelayMs: requests a few milliseconds apart wait for each other and share one commit.
+  const delayed = new StoreWriter(engine, { maxBatch: 5000, commitDelayMs: 50, onFailure: 'error', spool: null, log: quiet });
+  const trickle: Promise<unknown>[] = [];
+  for (let i = 0; i < 5; i++) {
+    trickle.push(delayed.submit(status('GD', i)));
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await Promise.all(trickle);
+  assert.equal(delayed.stats.commits, 1, 'five requests 5 ms apart in one commit');
+  await delayed.close();
 
   pg.stop();
   await assert.rejects(writer.submit(status('GC', 200)), StoreUnavailable);
@@ -68,7 +79,7 @@ test('onFailure "spool": acknowledged during an outage, replayed in order, acros
   t.after(() => engine.close());
   const openSpool = (): Promise<DurableLog> => DurableLog.open(join(dir, 'spool'), { maxBytes: 64 * 1024 * 1024, segmentBytes: 1024 * 1024, fsync: true }, quiet);
   let spool = await openSpool();
-  let writer = new StoreWriter(engine, { maxBatch: 5000, onFailure: 'spool', spool, log: quiet });
+  let writer = new StoreWriter(engine, { maxBatch: 5000, commitDelayMs: 0, onFailure: 'spool', spool, log: quiet });
 
   for (let i = 0; i < 10; i++) assert.equal(await writer.submit(status('SP', i)), 'committed');
   pg.stop();
@@ -86,7 +97,7 @@ test('onFailure "spool": acknowledged during an outage, replayed in order, acros
   spool = await openSpool();
   assert.equal(spool.size, 61);
   await pg.start();
-  writer = new StoreWriter(engine, { maxBatch: 5000, onFailure: 'spool', spool, log: quiet });
+  writer = new StoreWriter(engine, { maxBatch: 5000, commitDelayMs: 0, onFailure: 'spool', spool, log: quiet });
   t.after(() => writer.close().then(() => spool.close()));
   assert.equal(writer.mode, 'spooling', 'a spool left by the previous run goes first');
   // New writes while the old ones replay land behind them.

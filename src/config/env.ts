@@ -205,6 +205,7 @@ export const ENV_TABLE: readonly EnvEntry[] = Object.freeze([
   entry('SQLITE_SYNCHRONOUS', 'store.sqlite.synchronous', SQLITE_SYNCHRONOUS.join('|'), parseEnum(SQLITE_SYNCHRONOUS), 'SQLite durability.'),
   entry('STORE_ON_FAILURE', 'store.onFailure', STORE_ON_FAILURE.join('|'), parseEnum(STORE_ON_FAILURE), 'When the database fails: error or spool.'),
   entry('STORE_RETENTION_DAYS', 'store.retentionDays', INT, parseInteger, 'Days of meter values and history kept.'),
+  entry('STORE_COMMIT_DELAY_MS', 'store.commitDelayMs', INT, parseInteger, 'Longest wait of a write for others before its commit starts.'),
   entry('LOG_LEVEL', 'log.level', LOG_LEVELS.join('|'), parseEnum(LOG_LEVELS), 'Log level.'),
 ]);
 

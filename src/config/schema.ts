@@ -395,8 +395,16 @@ export const configSchema: SchemaNode = {
         maxBytes: int(1024 * 1024, 2 ** 40, 1024 * MIB, 'Most bytes of spool files; beyond it writes are refused (InternalError).', 'bytes'),
       }),
       maxBatchRecords: int(1, 1_000_000, 5000, 'Most records in one commit (group commit takes whatever waits, up to this).'),
+      commitDelayMs: int(0, 1000, 5, 'How long the oldest write may wait for others before its commit starts: fewer, larger commits at a steady trickle (the station\'s CALLRESULT waits as long). 0: commit at once.', 'ms'),
       retentionDays: int(0, 36_500, 90, 'Meter values, history, events and the journal older than this are pruned (in small batches, hourly); 0 keeps everything.', 'days'),
-      journal: bool(true, 'Keep every station CALL (but Heartbeat) with its answer: the station page\'s "Recent messages".'),
+      journal: bool(true, 'Keep station CALLs with their answers (the journal: the station page\'s "Recent messages"), but Heartbeat and the actions of `journalExcept`.'),
+      journalExcept: {
+        type: 'array',
+        items: { type: 'string', minLength: 1, maxLength: 64 },
+        uniqueItems: true,
+        default: ['MeterValues', 'StatusNotification'],
+        description: 'Actions left out of the journal: their data is kept in full elsewhere (meter_values, status_history), and journaling them doubles the cost of the busiest messages. [] journals every CALL but Heartbeat.',
+      },
     }),
     dataDir: {
       type: 'string',

@@ -147,8 +147,10 @@ export interface Config {
     onFailure: 'error' | 'spool';
     spool: { maxBytes: number };
     maxBatchRecords: number;
+    commitDelayMs: number;
     retentionDays: number;
     journal: boolean;
+    journalExcept: string[];
   };
   /** Folder for state that survives restarts (transaction id sequence, the SQLite store, spools). */
   dataDir: string;

@@ -1,7 +1,8 @@
 /**
  * The station registry written through to the store: every second the stations that changed (a connect, a
- * disconnect, a boot, a status), every minute also those whose last-message time alone moved; one row per station,
- * so the cost of a change never grows with the fleet. At start the registry is loaded from the store, and a
+ * disconnect, a boot), every 10 s those whose connector statuses alone changed (each status is in status_history
+ * at once; the row is the summary), every minute also those whose last-message time alone moved; one row per
+ * station, so the cost of a change never grows with the fleet. At start the registry is loaded from the store, and a
  * `stations.json` of an earlier version is imported once (then renamed `.imported`; a file that cannot be read
  * is left where it is and reported, never replaced by an empty list).
  */
@@ -14,6 +15,7 @@ import type { StationRow } from '../store/records.js';
 import { LEGACY_FILE, LEGACY_FORMAT, type StationRecord, type StationRegistry } from './station-registry.js';
 
 const CHANGES_EVERY_MS = 1000;
+const STATUS_EVERY_MS = 10_000;
 const SEEN_EVERY_MS = 60_000;
 
 export class RegistryStore {
@@ -22,6 +24,7 @@ export class RegistryStore {
   #logger: Logger;
   #timer: ReturnType<typeof setInterval> | null = null;
   #lastSeenFlush = Date.now();
+  #lastStatusFlush = Date.now();
   #writing: Promise<unknown> = Promise.resolve();
 
   constructor(registry: StationRegistry, client: StoreClient, logger: Logger) {
@@ -82,7 +85,9 @@ export class RegistryStore {
   flush(all: boolean): Promise<void> {
     const withSeen = all || Date.now() - this.#lastSeenFlush >= SEEN_EVERY_MS;
     if (withSeen) this.#lastSeenFlush = Date.now();
-    const { rows, removed } = this.#registry.takeChanges(withSeen);
+    const withStatus = withSeen || Date.now() - this.#lastStatusFlush >= STATUS_EVERY_MS;
+    if (withStatus) this.#lastStatusFlush = Date.now();
+    const { rows, removed } = this.#registry.takeChanges(withSeen, withStatus);
     if (rows.length === 0 && removed.length === 0) return this.#writing.then(() => undefined);
     const writes: StoreWrite[] = [...rows.map((row): StoreWrite => ({ k: 'station', row })), ...removed.map((identity): StoreWrite => ({ k: 'stationDeleted', identity }))];
     const done = this.#writing.then(() => this.#client.write(writes)).then(

@@ -63,6 +63,8 @@ export class StationRegistry {
   #stations = new Map<string, StationRecord>();
   /** Stations changed since the last write-through (besides last-message times). */
   #dirty = new Set<string>();
+  /** Stations whose connector statuses changed (status_history has every one; the row is a summary). */
+  #dirtyStatus = new Set<string>();
   /** Stations whose last-message time changed since the last write-through. */
   #dirtySeen = new Set<string>();
   /** Stations removed since the last write-through. */
@@ -169,7 +171,8 @@ export class StationRegistry {
     const record = this.#stations.get(identity);
     if (record === undefined || record.connId !== connId) return;
     record.connectors[status.connector] = status;
-    this.#changed(identity);
+    this.#dirtyStatus.add(identity);
+    this.#revision++;
   }
 
   seen(entries: Array<[string, number]>): void {
@@ -282,17 +285,21 @@ export class StationRegistry {
   }
 
   /**
-   * What changed since the last call, as store rows: the stations changed (and, with `withSeen`, those whose
-   * last-message time alone changed), and the identities removed.
+   * What changed since the last call, as store rows: the stations changed (and, with `withStatus`, those whose
+   * connector statuses alone changed; with `withSeen`, also those whose last-message time alone changed), and the
+   * identities removed.
    */
-  takeChanges(withSeen: boolean): { rows: StationRow[]; removed: string[] } {
-    const identities = withSeen ? new Set([...this.#dirty, ...this.#dirtySeen]) : this.#dirty;
+  takeChanges(withSeen: boolean, withStatus = true): { rows: StationRow[]; removed: string[] } {
+    const identities = new Set(this.#dirty);
+    if (withStatus || withSeen) for (const identity of this.#dirtyStatus) identities.add(identity);
+    if (withSeen) for (const identity of this.#dirtySeen) identities.add(identity);
     const rows: StationRow[] = [];
     for (const identity of identities) {
       const record = this.#stations.get(identity);
       if (record !== undefined) rows.push(toRow(record));
     }
     this.#dirty = new Set();
+    if (withStatus || withSeen) this.#dirtyStatus = new Set();
     if (withSeen) this.#dirtySeen = new Set();
     const removed = [...this.#removed];
     this.#removed = new Set();

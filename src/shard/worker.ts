@@ -73,12 +73,20 @@ let lookup = createValidatorLookup(init.config.ocpp.quirks);
 let logAuth = new ApiAuth(init.config.api.auth);
 
 // The store thread (src/store/): what stations send is kept there before it is acknowledged.
-let journal = init.config.store.journal;
+/** Whether a CALL of `action` goes to the journal (store.journal, store.journalExcept); replaced on reload. */
+const journalRule = (store: typeof init.config.store) => {
+  const except = new Set(store.journalExcept);
+  return (action: string): boolean => store.journal && !except.has(action);
+};
+let journal = journalRule(init.config.store);
+let commitDelayMs = init.config.store.commitDelayMs;
 const keeper =
   init.storePort === undefined
     ? undefined
     : new StoreKeeper(new StoreClient(init.storePort), {
-        journal: () => journal,
+        journal: (action) => journal(action),
+        // Part of the commit delay is spent gathering CALLs here: one message to the store thread for many.
+        batchDelayMs: () => Math.min(2, commitDelayMs),
         onFailure: (error, records) => {
           shardRef?.counters.inc('storeRefusals');
           logger.error({ err: error, records }, 'the store did not keep these records: their stations get InternalError');
@@ -101,7 +109,8 @@ const shard = new Shard({
     backend.configure(config);
     lookup = createValidatorLookup(config.ocpp.quirks);
     logAuth = new ApiAuth(config.api.auth);
-    journal = config.store.journal;
+    journal = journalRule(config.store);
+    commitDelayMs = config.store.commitDelayMs;
   },
   authorizeLog: (headers) => logAuth.check(logAuthHeaders(headers)),
   ...(keeper === undefined ? {} : { keeper }),

@@ -16,7 +16,7 @@ type Dialect = 'sqlite' | 'postgres';
 
 /** The DDL of the first version, with the few words that differ per dialect. */
 function v1(d: Dialect): string {
-  const id = d === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY';
+  const id = d === 'sqlite' ? 'INTEGER PRIMARY KEY' : 'BIGSERIAL PRIMARY KEY';
   const json = d === 'sqlite' ? 'TEXT' : 'JSONB';
   // The journal is written far more than it is queried: JSON (kept as sent, checked) costs the server much less
   // to ingest than JSONB (parsed into its binary form).

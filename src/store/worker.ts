@@ -73,7 +73,7 @@ async function start(): Promise<void> {
   if (config.store.onFailure === 'spool') {
     spool = await DurableLog.open(join(config.dataDir, 'store-spool'), { maxBytes: config.store.spool.maxBytes, segmentBytes: 16 * 1024 * 1024, fsync: true }, logger);
   }
-  writer = new StoreWriter(engine, { maxBatch: config.store.maxBatchRecords, onFailure: config.store.onFailure, spool, log: logger });
+  writer = new StoreWriter(engine, { maxBatch: config.store.maxBatchRecords, commitDelayMs: config.store.commitDelayMs, onFailure: config.store.onFailure, spool, log: logger });
   serve(parent as unknown as MessagePort);
   pruneTimer = setTimeout(() => void prune(), 1000);
   pruneTimer.unref();
