@@ -12,6 +12,7 @@ import { SqliteEngine } from '../src/store/sqlite/engine.js';
 import { PostgresEngine } from '../src/store/postgres/engine.js';
 import { deriveRecords } from '../src/store/derive.js';
 import type { StoreEngine, StoreWrite } from '../src/store/engine.js';
+import type { StationRow } from '../src/store/records.js';
 import { testDatabase } from './helpers/postgres.js';
 
 type T = { after(fn: () => unknown): void };
@@ -133,14 +134,16 @@ for (const [name, make] of ENGINES) {
     assert.deepEqual((await engine.query('reservations', { limit: 10 })).map((r) => [r.id, r.identity, r.status, r.idTag]), [[7, 'CP2', 'Expired', 'TOK-2']]);
 
     // Stations: upsert, read back, delete.
-    const [station] = await engine.query('stations', null);
+    const [station] = JSON.parse(await engine.query('stations', null)) as StationRow[];
     assert.equal(station!.identity, 'CP16');
     assert.equal(station!.connected, true);
     assert.deepEqual(station!.boot, { payload: { chargePointVendor: 'V' }, status: 'Accepted', at: T0 });
+    // Every field comes back as written (the rows cross to the control plane as one JSON text).
+    assert.deepEqual(station, (records.find((w) => w.k === 'station') as { row: StationRow }).row);
     await engine.write([{ k: 'station', row: { ...station!, connected: false, disconnectedAt: T0 + 1 } }]);
-    assert.equal((await engine.query('stations', null))[0]!.connected, false);
+    assert.equal((JSON.parse(await engine.query('stations', null)) as StationRow[])[0]!.connected, false);
     await engine.write([{ k: 'stationDeleted', identity: 'CP16' }]);
-    assert.deepEqual(await engine.query('stations', null), []);
+    assert.deepEqual(JSON.parse(await engine.query('stations', null)) as StationRow[], []);
 
     const counts = await engine.query('counts', null);
     assert.equal(counts.meter_values, 7);

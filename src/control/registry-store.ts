@@ -35,7 +35,7 @@ export class RegistryStore {
 
   /** Loads the registry from the store (importing a legacy file first), then writes changes through. */
   async start(dataDir: string): Promise<void> {
-    const rows = await this.#client.query('stations', null);
+    const rows = JSON.parse(await this.#client.query('stations', null)) as StationRow[];
     if (rows.length === 0) await this.#importLegacy(dataDir);
     else this.#registry.loadRows(rows);
     this.#timer = setInterval(() => void this.flush(false), CHANGES_EVERY_MS);

@@ -84,7 +84,8 @@ export interface MessageView {
 
 /** Queries: `kind → [arguments, answer]`. */
 export type StoreQueries = {
-  stations: [null, StationRow[]];
+  /** Every station row, as one JSON array text of StationRow (see sql-reads.ts: why a string). */
+  stations: [null, string];
   transactions: [TransactionFilter, { items: TransactionView[]; nextBefore: number | null }];
   /** `since`: only the meter values sampled after it (epoch ms), for a view that follows a running transaction. */
   transaction: [{ id: number; since?: number }, TransactionDetail | null];

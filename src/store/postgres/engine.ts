@@ -16,7 +16,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { readQueries, type Rows } from '../sql-reads.js';
 
-const DIALECT: Dialect = { json: '::jsonb', bool: (v) => v };
+// `::text::jsonb`: a JSON text parameter cast straight to jsonb would be sent by postgres.js as a JSON string scalar.
+const DIALECT: Dialect = { json: '::text::jsonb', bool: (v) => v };
 /** Any number that fits: migrations of every router node take this lock. */
 const MIGRATION_LOCK = 0x0c99_0001;
 
