@@ -462,6 +462,9 @@ async function runStorm(name: string, s: StormScenario, workDir: string, noSave:
         const r0 = performance.now();
         server = await startServer(target, { workers: s.workers, workDir, cpuProfDir: null, port, ...(dataDir !== '' ? { dataDir } : {}) });
         restartS = (performance.now() - r0) / 1000;
+        // The router's metrics (and its loop-delay monitors) start with the first scrape: start them now, so the
+        // scrape after the storm covers it.
+        await scrapeLoopDelay(server);
         srv0 = cpuOf([server.pid]);
         lg0 = cpuOf(fleet.pids());
         st = await waitBooted(fleet, server, s.stations, Date.now() + s.timeoutS * 1000, false);
