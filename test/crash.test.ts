@@ -10,12 +10,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestStation, waitFor } from './helpers/server.js';
 import { spawnRouter, type RouterProcess } from './helpers/router-process.js';
-import { privatePostgres } from './helpers/postgres.js';
+import { freePort, privatePostgres } from './helpers/postgres.js';
 import { SqliteEngine } from '../src/store/sqlite/engine.js';
 import { PostgresEngine } from '../src/store/postgres/engine.js';
 import type { StoreEngine } from '../src/store/engine.js';
@@ -192,14 +191,6 @@ for (const onFailure of ['error', 'spool'] as const) {
     t.after(() => engine.close());
     await assertKept(engine, log);
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 test('webhook fallback: answered by the responder while the receiver is down, kill -9, restart: every answered CALL is delivered', LIMIT, async (t) => {

@@ -53,7 +53,8 @@ export async function testDatabase(t: { after(fn: () => unknown): void }): Promi
   return `postgres://postgres@127.0.0.1:5432/${name}`;
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;

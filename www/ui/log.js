@@ -3,7 +3,7 @@
 // clear; CSV export of what the filters show. The buffer keeps the last 20,000 entries.
 import { connection } from './api.js';
 import { h, fmtClock, fmtNum, debounce } from './dom.js';
-import { VirtualTable, setText } from './vtable.js';
+import { VirtualTable, setText, setBadge as badge } from './vtable.js';
 import { LiveLog } from './livelog.js';
 
 const KEEP = 20000;
@@ -68,13 +68,6 @@ export function logPage(main, params) {
     const href = `#/station/${encodeURIComponent(e.identity)}`;
     if (a.getAttribute('href') !== href) a.setAttribute('href', href);
     setText(a, e.identity);
-  }
-  function badge(cell, cls, text) {
-    let b = cell.firstChild;
-    if (b === null) cell.append((b = h('span')));
-    const className = `badge ${cls}`;
-    if (b.className !== className) b.className = className;
-    setText(b, text);
   }
 
   const field = (id, label, control) => h('div.field', h('label', { for: id, text: label }), control);

@@ -5,7 +5,7 @@
 // With the store off (503 STORE_OFF) the page says so.
 import { api, connection, downloadLink, isStoreOff } from './api.js';
 import { h, fmtShort, fmtNum, fmtEnergy, fmtDuration, toLocalInput, parseTime } from './dom.js';
-import { VirtualTable, setText } from './vtable.js';
+import { VirtualTable, setText, setBadge as badge } from './vtable.js';
 
 const PAGE = 200;
 const REFRESH_MS = 10000;
@@ -129,13 +129,6 @@ export function transactionsPage(main, params) {
     if (a === null) cell.append((a = h('a')));
     if (a.getAttribute('href') !== href) a.setAttribute('href', href);
     setText(a, text);
-  }
-  function badge(cell, cls, text) {
-    let b = cell.firstChild;
-    if (b === null) cell.append((b = h('span')));
-    const className = `badge ${cls}`;
-    if (b.className !== className) b.className = className;
-    setText(b, text);
   }
   function duration(t) {
     if (t.startedAt === null) return '—';

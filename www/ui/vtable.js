@@ -100,3 +100,12 @@ export function setText(el, text) {
   const value = text ?? '';
   if (el.textContent !== value) el.textContent = value;
 }
+
+/** A cell's badge (`<span class="badge cls">text</span>`), created once and updated only where it changed. */
+export function setBadge(cell, cls, text) {
+  let b = cell.firstChild;
+  if (b === null) cell.append((b = h('span')));
+  const className = `badge ${cls}`;
+  if (b.className !== className) b.className = className;
+  setText(b, text);
+}
