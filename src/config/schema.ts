@@ -5,28 +5,11 @@
  * are checked against it by the tests.
  */
 import { OCPP_VERSIONS } from '../protocol/versions.js';
+import { MIB, bool, int, object, type SchemaNode } from './schema-nodes.js';
+import { pgFunctionSchema, storeSchema } from './schema-store.js';
 
-/** The subset of JSON Schema used here (enough for `describeConfig()` to walk it). */
-export interface SchemaNode {
-  type?: string | string[];
-  description?: string;
-  default?: unknown;
-  enum?: readonly unknown[];
-  minimum?: number;
-  maximum?: number;
-  minLength?: number;
-  maxLength?: number;
-  pattern?: string;
-  minItems?: number;
-  maxItems?: number;
-  uniqueItems?: boolean;
-  items?: SchemaNode;
-  properties?: Record<string, SchemaNode>;
-  additionalProperties?: boolean | SchemaNode;
-  propertyNames?: SchemaNode;
-  /** Not a JSON Schema keyword: the unit shown in the docs. Ajv is told to accept it. */
-  'x-unit'?: string;
-}
+export type { SchemaNode } from './schema-nodes.js';
+export { SQLITE_SYNCHRONOUS, STORE_ENGINES, STORE_ON_FAILURE } from './schema-store.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const BOOT_STATUSES = ['Accepted', 'Pending', 'Rejected'] as const;
@@ -37,29 +20,10 @@ export const API_AUTH_MODES = ['off', 'basic', 'bearer'] as const;
 export const WEBHOOK_AUTH_MODES = ['Off', 'Basic', 'Bearer'] as const;
 export const WEBHOOK_CONTENT_TYPES = ['json', 'msgpack'] as const;
 export const WEBHOOK_ON_FAILURE = ['error', 'responder'] as const;
-export const STORE_ENGINES = ['sqlite', 'postgres', 'off'] as const;
 export const BACKENDS = ['auto', 'responder', 'webhook', 'pgFunction'] as const;
-export const SQLITE_SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL'] as const;
-export const STORE_ON_FAILURE = ['error', 'spool'] as const;
 
 /** `scrypt$<N>$<r>$<p>$<saltB64>$<hashB64>` (see password-hash.ts, which checks the numbers too). */
 export const PASSWORD_HASH_PATTERN = '^scrypt\\$[0-9]{1,8}\\$[0-9]{1,3}\\$[0-9]{1,3}\\$[A-Za-z0-9+/]+={0,2}\\$[A-Za-z0-9+/]+={0,2}$';
-
-const MIB = 1024 * 1024;
-
-function int(min: number, max: number, def: number, description: string, unit?: string): SchemaNode {
-  const node: SchemaNode = { type: 'integer', minimum: min, maximum: max, default: def, description };
-  if (unit !== undefined) node['x-unit'] = unit;
-  return node;
-}
-
-function bool(def: boolean, description: string): SchemaNode {
-  return { type: 'boolean', default: def, description };
-}
-
-function object(description: string, properties: Record<string, SchemaNode>): SchemaNode {
-  return { type: 'object', description, default: {}, additionalProperties: false, properties };
-}
 
 export const configSchema: SchemaNode = {
   type: 'object',
@@ -345,67 +309,9 @@ export const configSchema: SchemaNode = {
       default: 'auto',
       description: 'What answers station CALLs: `responder` (built in), `webhook` (`webhook.url`), `pgFunction` (the operator\'s `ocpp.Parse` in PostgreSQL, docs/postgres.md), or `auto`: the webhook when `webhook.url` is set (ocpp-cs: setting `WEBHOOK_URL` turns it on), else the responder.',
     },
-    pgFunction: object('The `ocpp-cs` function mode (`backend: "pgFunction"`, docs/postgres.md).', {
-      url: {
-        type: ['string', 'null'],
-        pattern: '^postgres(ql)?://',
-        maxLength: 4096,
-        default: null,
-        description: 'Database with the `ocpp` functions; null: `store.postgres.url`, else the `PG*` variables.',
-      },
-      schema: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: 63, default: 'ocpp', description: 'Schema of `Parse` and `SetChargePointConnected`.' },
-      poolSize: int(1, 100, 4, 'Connections per shard.'),
-      timeoutMs: int(100, 600_000, 10_000, 'Longest time to connect and to run Parse before the CALL gets InternalError (statement_timeout).', 'ms'),
-    }),
+    pgFunction: pgFunctionSchema,
     // --- store (src/store/; docs/store.md) ---
-    store: object('Where what stations send is kept: stations, transactions, meter values, status history, events, the journal of messages, id tags, reservations, commands.', {
-      engine: {
-        type: 'string',
-        enum: STORE_ENGINES,
-        default: 'sqlite',
-        description: '`sqlite` (a file under `dataDir`, nothing to install), `postgres` (`store.postgres`), or `off` (nothing is kept: station list in memory only).',
-      },
-      sqlite: object('The embedded engine (SQLite through libsql, WAL mode).', {
-        file: { type: 'string', minLength: 1, default: 'ocpp-router.db', description: 'Database file; relative paths are under `dataDir`.' },
-        synchronous: {
-          type: 'string',
-          enum: SQLITE_SYNCHRONOUS,
-          default: 'NORMAL',
-          description: '`NORMAL`: a committed write survives a killed process; `FULL`: also a power loss (an fsync per commit); `OFF`: neither (tests, benchmarks).',
-        },
-      }),
-      postgres: object('PostgreSQL (`store.engine: "postgres"`).', {
-        url: {
-          type: ['string', 'null'],
-          pattern: '^postgres(ql)?://',
-          maxLength: 4096,
-          default: null,
-          description: '`postgres://user:password@host:port/database` (env `DATABASE_URL`); null: the usual `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE` variables.',
-        },
-        poolSize: int(1, 100, 4, 'Connections of the store thread.'),
-        connectTimeoutS: int(1, 600, 10, 'Time to connect before the database counts as unavailable.', 's'),
-      }),
-      onFailure: {
-        type: 'string',
-        enum: STORE_ON_FAILURE,
-        default: 'error',
-        description: 'When the database cannot take a write: `error` (the station gets CALLERROR InternalError and sends again later) or `spool` (the station is answered once its records are in a durable local spool under `dataDir`, replayed in order when the database is back).',
-      },
-      spool: object('The local spool of `onFailure: "spool"`.', {
-        maxBytes: int(1024 * 1024, 2 ** 40, 1024 * MIB, 'Most bytes of spool files; beyond it writes are refused (InternalError).', 'bytes'),
-      }),
-      maxBatchRecords: int(1, 1_000_000, 5000, 'Most records in one commit (group commit takes whatever waits, up to this).'),
-      commitDelayMs: int(0, 1000, 5, 'How long the oldest write may wait for others before its commit starts: fewer, larger commits at a steady trickle (the station\'s CALLRESULT waits as long). 0: commit at once.', 'ms'),
-      retentionDays: int(0, 36_500, 90, 'Meter values, history, events and the journal older than this are pruned (in small batches, hourly); 0 keeps everything.', 'days'),
-      journal: bool(true, 'Keep station CALLs with their answers (the journal: the station page\'s "Recent messages"), but Heartbeat and the actions of `journalExcept`.'),
-      journalExcept: {
-        type: 'array',
-        items: { type: 'string', minLength: 1, maxLength: 64 },
-        uniqueItems: true,
-        default: ['MeterValues', 'StatusNotification'],
-        description: 'Actions left out of the journal: their data is kept in full elsewhere (meter_values, status_history), and journaling them doubles the cost of the busiest messages. [] journals every CALL but Heartbeat.',
-      },
-    }),
+    store: storeSchema,
     dataDir: {
       type: 'string',
       minLength: 1,

@@ -59,7 +59,10 @@ export async function startEmulatorSetup(t: TestContext, o: EmuSetupOptions): Pr
   });
   const station = fleet.local!.stations[0]!;
   const id = station.identity;
-  await waitFor(() => h.server.station(id)?.connectors[o.bootedConnector] !== undefined, 5000, `${id} booted with statuses`);
+  // Every connector up to the last one reported: OCPP-S requests may reach the control plane through different
+  // shards, whose reports need not arrive in the order the station sent them.
+  const connectors = /^\d+$/.test(o.bootedConnector) ? Array.from({ length: Number(o.bootedConnector) + 1 }, (_, i) => String(i)) : [o.bootedConnector];
+  await waitFor(() => connectors.every((c) => h.server.station(id)?.connectors[c] !== undefined), 5000, `${id} booted with statuses`);
   const sent = (action?: string): Sent[] => events.filter((e): e is Sent => e.type === 'sent' && (action === undefined || e.action === action));
   return {
     h,
