@@ -170,6 +170,10 @@ export class StationRegistry {
   status(identity: string, connId: number, status: ConnectorStatus): void {
     const record = this.#stations.get(identity);
     if (record === undefined || record.connId !== connId) return;
+    // OCPP-S requests of one station may be served by two shards whose reports arrive in either order: an older
+    // status never overwrites a newer one.
+    const current = record.connectors[status.connector];
+    if (current !== undefined && current.at > status.at) return;
     record.connectors[status.connector] = status;
     this.#dirtyStatus.add(identity);
     this.#revision++;
