@@ -25,8 +25,13 @@ test('log clients on any shard see the frames of stations on every shard; the id
   const filtered = await logClient(`${base}?identity=LOG-1`);
   t.after(() => [...clients, filtered].forEach((c) => c.ws.close()));
   // Wait until the shards know a log client exists.
+  // Stations until both shards hold some (6 at least, 64 at most): the kernel decides where each lands.
   const stations: TestStation[] = [];
-  for (let i = 0; i < 6; i++) stations.push(await TestStation.connect(h.url(`LOG-${i}`), ['ocpp1.6']));
+  const shardsUsed = (): number => new Set(h.server.stations().filter((r) => r.connected).map((r) => r.shard)).size;
+  while (stations.length < 6 || (shardsUsed() < 2 && stations.length < 64)) {
+    stations.push(await TestStation.connect(h.url(`LOG-${stations.length}`), ['ocpp1.6']));
+    await waitFor(() => h.server.stations().filter((r) => r.connected).length === stations.length, 5000, 'registered');
+  }
   t.after(() => Promise.all(stations.map((s) => s.close())));
   await waitFor(async () => {
     await stations[0]!.call('Heartbeat', {});

@@ -102,18 +102,20 @@ test('a real Prometheus scrapes the two-shard router and sees the traffic sent',
   const exited = new Promise<never>((_, reject) => prometheus.once('exit', (code, signal) => reject(new Error(`prometheus exited early (${code ?? signal}):\n${log}`))));
   exited.catch(() => {});
 
-  // Traffic over both shards.
-  const N = 8;
+  // Traffic over both shards: the kernel spreads connections (SO_REUSEPORT), so stations are added until both
+  // shards hold some (8 at least; 64 at most, by which point one shard alone is a 2^-63 chance).
   const HEARTBEATS = 2;
   const stations: TestStation[] = [];
   cleanup.push(() => Promise.all(stations.map((s) => s.close())));
-  for (let i = 0; i < N; i++) {
-    const s = await TestStation.connect(h.url(`PROM-${i}`), ['ocpp1.6']);
+  const shardsUsed = (): number => new Set(h.server.stations().filter((r) => r.connected).map((r) => r.shard)).size;
+  while (stations.length < 8 || (shardsUsed() < 2 && stations.length < 64)) {
+    const s = await TestStation.connect(h.url(`PROM-${stations.length}`), ['ocpp1.6']);
     stations.push(s);
     await s.call('BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' });
     for (let k = 0; k < HEARTBEATS; k++) await s.call('Heartbeat', {});
   }
-  await waitFor(() => new Set(h.server.stations().map((r) => r.shard)).size === 2, 5000, 'both shards used');
+  const N = stations.length;
+  await waitFor(() => shardsUsed() === 2, 5000, 'both shards used');
 
   const polled = async (expr: string, expected: number): Promise<void> => {
     let last: number | null = null;
