@@ -20,11 +20,13 @@ export const LAYERS = {
   ipc: ['protocol', 'config', 'http', 'metrics'],
   transport: ['http'],
   web: ['http', 'config', 'protocol'],
-  backends: ['protocol', 'config', 'metrics', 'ipc', 'http'],
   store: ['protocol', 'config', 'ipc', 'metrics', 'logger.ts'],
-  shard: ['transport', 'backends', 'store', 'web', 'ipc', 'protocol', 'config', 'http', 'metrics', 'logger.ts'],
-  control: ['ipc', 'protocol', 'config', 'http', 'metrics', 'backends', 'store'],
-  api: ['control', 'store', 'ipc', 'protocol', 'config', 'http', 'metrics'],
+  // NATS: the connection, subjects, directory, node requests, events publisher (used by control, shards, backends).
+  cluster: ['protocol', 'config', 'ipc', 'metrics', 'store', 'http'],
+  backends: ['protocol', 'config', 'metrics', 'ipc', 'http', 'cluster'],
+  shard: ['transport', 'backends', 'store', 'cluster', 'web', 'ipc', 'protocol', 'config', 'http', 'metrics', 'logger.ts'],
+  control: ['ipc', 'protocol', 'config', 'http', 'metrics', 'backends', 'store', 'cluster'],
+  api: ['control', 'store', 'cluster', 'ipc', 'protocol', 'config', 'http', 'metrics'],
   emulator: ['protocol', 'http'],
   // The process entry and its helpers sit on top.
   'main.ts': ['*'],
@@ -44,6 +46,9 @@ export const EXTERNAL = {
   'node:http': ['emulator'],
   'node:https': ['emulator'],
   'node:tls': ['emulator'],
+  '@nats-io/transport-node': ['cluster'],
+  '@nats-io/jetstream': ['cluster'],
+  '@nats-io/kv': ['cluster'],
 };
 
 /** The file of each folder that opens with a paragraph saying what the folder owns. */
@@ -51,6 +56,7 @@ export const MAIN_FILES = {
   '': 'main.ts',
   api: 'api/index.ts',
   backends: 'backends/backend-switch.ts',
+  cluster: 'cluster/connection.ts',
   'backends/pg-function': 'backends/pg-function/backend.ts',
   'backends/responder': 'backends/responder/index.ts',
   'backends/webhook': 'backends/webhook/index.ts',

@@ -13,7 +13,7 @@
  * - Booleans accept what libapostol's `parse_bool` accepts: true|false|1|0|yes|no|on|off, any case.
  */
 import { OCPP_VERSIONS } from '../protocol/versions.js';
-import { API_AUTH_MODES, BACKENDS, AUTHORIZE_POLICIES, BOOT_STATUSES, DATA_TRANSFER_STATUSES, LOG_LEVELS, SQLITE_SYNCHRONOUS, STORE_ENGINES, STORE_ON_FAILURE, WEBHOOK_AUTH_MODES, WEBHOOK_CONTENT_TYPES, WEBHOOK_ON_FAILURE } from './schema.js';
+import { API_AUTH_MODES, BACKENDS, NATS_ON_FAILURE, AUTHORIZE_POLICIES, BOOT_STATUSES, DATA_TRANSFER_STATUSES, LOG_LEVELS, SQLITE_SYNCHRONOUS, STORE_ENGINES, STORE_ON_FAILURE, WEBHOOK_AUTH_MODES, WEBHOOK_CONTENT_TYPES, WEBHOOK_ON_FAILURE } from './schema.js';
 
 export type EnvParseResult = { ok: true; value: unknown } | { ok: false; message: string };
 
@@ -199,6 +199,16 @@ export const ENV_TABLE: readonly EnvEntry[] = Object.freeze([
   entry('DATA_DIR', 'dataDir', 'path', parseString, 'State folder.'),
   entry('BACKEND', 'backend', BACKENDS.join('|'), parseEnum(BACKENDS), 'What answers station CALLs.'),
   entry('PG_FUNCTION_URL', 'pgFunction.url', 'URL', parseString, 'Database of the ocpp.Parse function.'),
+  // cluster (src/cluster/)
+  entry('CLUSTER', 'cluster.enable', BOOL, parseBoolean, 'Join the cluster over NATS.'),
+  entry('NODE_ID', 'cluster.nodeId', 'string', parseString, 'This node\'s name in the cluster.'),
+  entry('NATS_URL', 'cluster.nats.servers', 'comma list', parseList(parseString), 'NATS servers.'),
+  entry('NATS_USER', 'cluster.nats.user', 'string', parseString, 'NATS user.'),
+  entry('NATS_PASSWORD', 'cluster.nats.password', 'string', parseString, 'NATS password.'),
+  entry('NATS_TOKEN', 'cluster.nats.token', 'string', parseString, 'NATS token.'),
+  entry('NATS_CREDS', 'cluster.nats.credsFile', 'path', parseString, 'NATS credentials file.'),
+  entry('CLUSTER_EVENTS', 'cluster.events.enable', BOOL, parseBoolean, 'Publish the fleet\'s events to JetStream.'),
+  entry('NATS_ON_FAILURE', 'nats.onFailure', NATS_ON_FAILURE.join('|'), parseEnum(NATS_ON_FAILURE), 'NATS backend failure mode.'),
   // store (src/store/)
   entry('STORE_ENGINE', 'store.engine', STORE_ENGINES.join('|'), parseEnum(STORE_ENGINES), 'Store engine.'),
   entry('DATABASE_URL', 'store.postgres.url', 'URL', parseString, 'PostgreSQL of the store (the usual name).'),

@@ -7,9 +7,11 @@
 import { OCPP_VERSIONS } from '../protocol/versions.js';
 import { MIB, bool, int, object, type SchemaNode } from './schema-nodes.js';
 import { pgFunctionSchema, storeSchema } from './schema-store.js';
+import { clusterSchema, natsBackendSchema } from './schema-cluster.js';
 
 export type { SchemaNode } from './schema-nodes.js';
 export { SQLITE_SYNCHRONOUS, STORE_ENGINES, STORE_ON_FAILURE } from './schema-store.js';
+export { NATS_ON_FAILURE } from './schema-cluster.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const BOOT_STATUSES = ['Accepted', 'Pending', 'Rejected'] as const;
@@ -20,7 +22,7 @@ export const API_AUTH_MODES = ['off', 'basic', 'bearer'] as const;
 export const WEBHOOK_AUTH_MODES = ['Off', 'Basic', 'Bearer'] as const;
 export const WEBHOOK_CONTENT_TYPES = ['json', 'msgpack'] as const;
 export const WEBHOOK_ON_FAILURE = ['error', 'responder'] as const;
-export const BACKENDS = ['auto', 'responder', 'webhook', 'pgFunction'] as const;
+export const BACKENDS = ['auto', 'responder', 'webhook', 'pgFunction', 'nats'] as const;
 
 /** `scrypt$<N>$<r>$<p>$<saltB64>$<hashB64>` (see password-hash.ts, which checks the numbers too). */
 export const PASSWORD_HASH_PATTERN = '^scrypt\\$[0-9]{1,8}\\$[0-9]{1,3}\\$[0-9]{1,3}\\$[A-Za-z0-9+/]+={0,2}\\$[A-Za-z0-9+/]+={0,2}$';
@@ -307,11 +309,14 @@ export const configSchema: SchemaNode = {
       type: 'string',
       enum: BACKENDS,
       default: 'auto',
-      description: 'What answers station CALLs: `responder` (built in), `webhook` (`webhook.url`), `pgFunction` (the operator\'s `ocpp.Parse` in PostgreSQL, docs/postgres.md), or `auto`: the webhook when `webhook.url` is set (ocpp-cs: setting `WEBHOOK_URL` turns it on), else the responder.',
+      description: 'What answers station CALLs: `responder` (built in), `webhook` (`webhook.url`), `pgFunction` (the operator\'s `ocpp.Parse` in PostgreSQL, docs/postgres.md), `nats` (a NATS request per CALL to the operator\'s workers, docs/cluster.md), or `auto`: the webhook when `webhook.url` is set (ocpp-cs: setting `WEBHOOK_URL` turns it on), else the responder.',
     },
     pgFunction: pgFunctionSchema,
     // --- store (src/store/; docs/store.md) ---
     store: storeSchema,
+    // --- cluster and NATS (src/cluster/; docs/cluster.md) ---
+    cluster: clusterSchema,
+    nats: natsBackendSchema,
     dataDir: {
       type: 'string',
       minLength: 1,

@@ -139,6 +139,20 @@ export interface Config {
   backend: 'auto' | 'responder' | 'webhook' | 'pgFunction';
   /** The ocpp-cs function mode (src/backends/pg-function/). */
   pgFunction: { url: string | null; schema: string; poolSize: number; timeoutMs: number };
+  /** Several nodes as one central system over NATS (src/cluster/). */
+  cluster: {
+    enable: boolean;
+    nodeId: string | null;
+    nats: NatsConnectionConfig;
+    directory: { bucket: string; ttlS: number; renewConcurrency: number };
+    requestTimeoutMs: number;
+    transactionIdBlock: number;
+    events: { enable: boolean; stream: string; actions: string[]; exclude: string[]; maxAgeS: number; maxBytes: number; replicas: number; maxPending: number; spool: { maxBytes: number } };
+    subjectPrefix: string;
+    commands: boolean;
+  };
+  /** The NATS backend (`backend: "nats"`). */
+  nats: { timeoutMs: number; onFailure: 'error' | 'responder'; queueGroup: string };
   /** Where what stations send is kept (src/store/). */
   store: {
     engine: 'sqlite' | 'postgres' | 'off';
@@ -157,4 +171,17 @@ export interface Config {
   log: {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   };
+}
+
+export interface NatsConnectionConfig {
+  servers: string[];
+  user: string | null;
+  password: string | null;
+  token: string | null;
+  nkeySeedFile: string | null;
+  credsFile: string | null;
+  tls: { enable: boolean; caFile: string | null; certFile: string | null; keyFile: string | null };
+  connectTimeoutMs: number;
+  reconnectWaitMs: number;
+  reconnectMaxWaitMs: number;
 }
