@@ -7,6 +7,7 @@
 import type { RouterServer } from '../control/router.js';
 import { RouterError, ErrorCode } from '../protocol/errors.js';
 import { prepareCommand, isRefusal, type CommandBody, type PreparedCommand } from '../protocol/commands/prepare.js';
+import type { StationVersion } from '../protocol/versions.js';
 
 export type { CommandBody, PreparedCommand } from '../protocol/commands/prepare.js';
 
@@ -48,6 +49,8 @@ export function statusOf(error: RouterError): number {
     case ErrorCode.CALL_REJECTED:
       return 502;
     case ErrorCode.SHARD_UNAVAILABLE:
+    case ErrorCode.CLUSTER_UNAVAILABLE:
+    case ErrorCode.NODE_UNAVAILABLE:
     case ErrorCode.SHUTTING_DOWN:
       return 503;
     default:
@@ -73,12 +76,25 @@ function detailsOf(error: RouterError): Record<string, unknown> {
  * The prepared command for a known station, or the outcome that ends it here (404 unknown station, 400 with
  * every violation).
  */
-export function prepareFor(server: RouterServer, identity: string, operation: string, body: CommandBody): PreparedCommand | CommandOutcome {
-  const record = server.station(identity);
-  if (record === undefined) return fail(identity, operation, 404, `unknown station ${identity}`, { reason: ErrorCode.STATION_NOT_FOUND });
-  const prepared = prepareCommand(record.version, operation, body, server.config.ocpp.maxPayloadDepth);
+export async function prepareFor(server: RouterServer, identity: string, operation: string, body: CommandBody): Promise<PreparedCommand | CommandOutcome> {
+  const version = await versionOf(server, identity);
+  if (version instanceof RouterError) return fail(identity, operation, statusOf(version), version.message, { reason: version.code });
+  if (version === null) return fail(identity, operation, 404, `unknown station ${identity}`, { reason: ErrorCode.STATION_NOT_FOUND });
+  const prepared = prepareCommand(version, operation, body, server.config.ocpp.maxPayloadDepth);
   if (isRefusal(prepared)) return fail(identity, prepared.action, 400, prepared.message, prepared.details);
   return prepared;
+}
+
+/**
+ * The version a command is prepared for: the station's on this node when it is connected here; in a cluster, the
+ * version it speaks on the node that holds it; else the last one known here (the command then finds it offline).
+ */
+async function versionOf(server: RouterServer, identity: string): Promise<StationVersion | RouterError | null> {
+  const record = server.station(identity);
+  if (record?.connected === true || server.cluster === null) return record?.version ?? null;
+  const entry = await server.cluster.locate(identity).catch((error: unknown) => (error instanceof RouterError ? error : null));
+  if (entry instanceof RouterError) return record?.version ?? entry;
+  return (entry?.version as StationVersion | undefined) ?? record?.version ?? null;
 }
 
 export function isOutcome(value: PreparedCommand | CommandOutcome): value is CommandOutcome {
@@ -100,7 +116,7 @@ export async function sendPrepared(server: RouterServer, identity: string, prepa
 
 /** Looks the station up, prepares the payload and sends it; never rejects. */
 export async function sendCommand(server: RouterServer, identity: string, operation: string, body: CommandBody, options: { timeoutMs: number }): Promise<CommandOutcome> {
-  const prepared = prepareFor(server, identity, operation, body);
+  const prepared = await prepareFor(server, identity, operation, body);
   return isOutcome(prepared) ? prepared : sendPrepared(server, identity, prepared, options);
 }
 

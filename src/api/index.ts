@@ -16,7 +16,7 @@ import { preflight, withCors } from '../http/cors.js';
 import { parseForm } from '../protocol/commands/form-body.js';
 import { RouteTable, type Route, type RouteContext } from './route-table.js';
 import { storeRoutes } from './store-routes.js';
-import { chargePointItem, decodeCursor, encodeCursor, matches, readFilter, stationView, type StationFilter } from './station-views.js';
+import { chargePointItem, decodeCursor, encodeCursor, matches, mergeCluster, readFilter, stationView, type StationFilter, type StationLike } from './station-views.js';
 
 
 export const API_PREFIX = '/api/v1';
@@ -125,7 +125,12 @@ export function createApi(server: RouterServer): ApiHandler {
   // until the registry changes; a change of last-message times alone (batched every second while stations
   // talk) reuses it for up to LIST_SEEN_STALE_MS.
   let listCache: { revision: number; seenRevision: number; builtAt: number; body: string } | null = null;
-  const chargePointList = (): WebResponse => {
+  const chargePointList = (): WebResponse | Promise<WebResponse> => {
+    const cluster = server.cluster;
+    if (cluster !== null) {
+      // The whole cluster: this node's stations and the others' (each entry names its node).
+      return cluster.remoteStations().then(({ stations, partial }) => jsonResponse(200, { ChargePointList: mergeCluster(server.registry.all(), cluster.node, stations).map(chargePointItem), ...(partial.length > 0 ? { partial } : {}) }));
+    }
     const registry = server.registry;
     const now = Date.now();
     const c = listCache;
@@ -137,7 +142,7 @@ export function createApi(server: RouterServer): ApiHandler {
     return { status: 200, headers: { 'Content-Type': 'application/json' }, body: listCache!.body };
   };
 
-  const stations = ({ query }: RouteContext): WebResponse => {
+  const stations = async ({ query }: RouteContext): Promise<WebResponse> => {
     const filter = readFilter((name) => query.get(name) ?? undefined);
     const problems = Array.isArray(filter) ? filter : [];
     const limitRaw = query.get('limit');
@@ -151,8 +156,10 @@ export function createApi(server: RouterServer): ApiHandler {
     if (cursorRaw !== null && after === null) problems.push('cursor is malformed');
     if (cursorRaw !== null && offsetRaw !== null) problems.push('use either offset or cursor');
     if (problems.length > 0 || Array.isArray(filter)) return badRequest('bad query', problems);
-    const all: ReturnType<RouterServer['stations']> = [];
-    for (const record of server.registry.all()) if (matches(record, filter)) all.push(record);
+    const cluster = server.cluster;
+    const remote = cluster === null ? null : await cluster.remoteStations();
+    const all: StationLike[] = [];
+    for (const record of remote === null ? server.registry.all() : mergeCluster(server.registry.all(), cluster!.node, remote.stations)) if (matches(record, filter)) all.push(record);
     all.sort((a, b) => (a.identity < b.identity ? -1 : a.identity > b.identity ? 1 : 0));
     let start = offset;
     if (after !== null) {
@@ -175,11 +182,15 @@ export function createApi(server: RouterServer): ApiHandler {
       count: page.length,
       nextCursor: more && page.length > 0 ? encodeCursor(page[page.length - 1]!.identity) : null,
       stations: page.map(stationView),
+      ...(remote !== null && remote.partial.length > 0 ? { partial: remote.partial } : {}),
     });
   };
 
-  const station = ({ params }: RouteContext): WebResponse => {
-    const record = server.station(params.identity!);
+  const station = async ({ params }: RouteContext): Promise<WebResponse> => {
+    const cluster = server.cluster;
+    const local = server.station(params.identity!);
+    // In a cluster, a station not connected here may be connected (or known) on another node.
+    const record: StationLike | undefined = cluster === null || local?.connected === true ? local : mergeCluster(local === undefined ? [] : [local], cluster.node, (await cluster.remoteStations()).stations.filter((s) => s.identity === params.identity)).find((s) => s.identity === params.identity);
     return record === undefined ? errorResponse(404, `unknown station ${params.identity}`, { reason: 'STATION_NOT_FOUND' }) : jsonResponse(200, stationView(record));
   };
 
@@ -193,9 +204,10 @@ export function createApi(server: RouterServer): ApiHandler {
     const operation = params.Operation!;
     if (readBool(query.get('async')) === true) {
       // Prepared (and validated) once, now: errors are reported in this answer, not in the result.
-      const prepared = prepareFor(server, identity, operation, body);
-      if (isOutcome(prepared)) return outcomeResponse(prepared);
-      return startAsync('single', prepared.action, () => sendPrepared(server, identity, prepared, { timeoutMs: timeout }), identity);
+      return prepareFor(server, identity, operation, body).then((prepared) => {
+        if (isOutcome(prepared)) return outcomeResponse(prepared);
+        return startAsync('single', prepared.action, () => sendPrepared(server, identity, prepared, { timeoutMs: timeout }), identity);
+      });
     }
     return sendCommand(server, identity, operation, body, { timeoutMs: Math.min(timeout, syncCapMs()) }).then(outcomeResponse);
   };
@@ -271,13 +283,21 @@ export function createApi(server: RouterServer): ApiHandler {
     const { contentType, body } = await server.metricsText();
     return { status: 200, headers: { 'Content-Type': contentType }, body };
   };
-  const ready = (): WebResponse => (server.ready ? jsonResponse(200, { status: 'ready' }) : jsonResponse(503, { status: 'not ready' }, { 'Retry-After': '1' }));
+  // In a cluster, NATS being away does not make a node unready: it serves its own stations; the body says so.
+  const ready = (): WebResponse => {
+    const cluster = server.cluster === null ? {} : { cluster: server.cluster.health() };
+    return server.ready ? jsonResponse(200, { status: 'ready', ...cluster }) : jsonResponse(503, { status: 'not ready', ...cluster }, { 'Retry-After': '1' });
+  };
+
+  const clusterStatus = async (): Promise<WebResponse> =>
+    server.cluster === null ? errorResponse(404, 'this node is not in a cluster (cluster.enable is false)', { reason: 'NOT_CLUSTERED' }) : jsonResponse(200, await server.cluster.status());
 
   const table = new RouteTable([
     { method: 'GET', path: '/metrics', open: true, handle: metrics },
     { method: 'GET', path: '/health/live', open: true, handle: () => jsonResponse(200, { status: 'live' }) },
     { method: 'GET', path: '/health/ready', open: true, handle: ready },
     { method: 'GET', path: `${API_PREFIX}/ping`, open: true, handle: () => jsonResponse(200, {}) },
+    { method: 'GET', path: `${API_PREFIX}/cluster`, handle: clusterStatus },
     { method: 'GET', path: `${API_PREFIX}/time`, open: true, handle: () => jsonResponse(200, { serverTime: Date.now() }) },
     { method: 'GET', path: `${API_PREFIX}/ChargePointList`, handle: chargePointList },
     { method: 'GET', path: `${API_PREFIX}/CentralSystem/ChargePointList`, handle: chargePointList },

@@ -3,17 +3,42 @@
  * the station list with filters and paging.
  */
 import { toRow, type StationRecord } from '../control/station-registry.js';
+import type { ClusterStation } from '../control/cluster-member.js';
+import type { StationRow } from '../store/records.js';
+
+/** A station as the lists see it: this node's registry record, or (in a cluster) a row from any node. */
+export type StationLike = Omit<StationRow, 'callbackUrl'> & { callbackUrl?: string | null; shard: number | null; connId?: number | null; node?: string };
+
+/** A registry record as a list entry; in a cluster, with this node's name. */
+export function likeOf(r: StationRecord, node?: string): StationLike {
+  return { ...toRow(r), shard: r.shard, connId: r.connId, ...(node !== undefined ? { node } : {}) };
+}
+
+/**
+ * The whole cluster's stations, one entry per identity: where a station is known on several nodes (it moved), the
+ * connected entry wins, else the one heard from last.
+ */
+export function mergeCluster(local: Iterable<StationRecord>, node: string, remote: readonly ClusterStation[]): StationLike[] {
+  const byIdentity = new Map<string, StationLike>();
+  const offer = (s: StationLike): void => {
+    const seen = byIdentity.get(s.identity);
+    if (seen === undefined || (s.connected && !seen.connected) || (s.connected === seen.connected && (s.lastMessageAt ?? 0) > (seen.lastMessageAt ?? 0))) byIdentity.set(s.identity, s);
+  };
+  for (const r of local) offer(likeOf(r, node));
+  for (const s of remote) offer(s);
+  return [...byIdentity.values()];
+}
 
 /**
  * ocpp-cs `ChargePointList` item `{Identity, Address, Connection:{Socket, IP, Port}}` plus what ocpp-router
  * knows. `Connection` is null for a disconnected station; `Socket` is the connection id; `Port` is null
  * (the transport does not report the peer port).
  */
-export function chargePointItem(r: StationRecord): Record<string, unknown> {
+export function chargePointItem(r: StationLike): Record<string, unknown> {
   return {
     Identity: r.identity,
     Address: r.remoteAddress,
-    Connection: r.connected ? { Socket: r.connId, IP: r.remoteAddress, Port: null } : null,
+    Connection: r.connected ? { Socket: r.connId ?? null, IP: r.remoteAddress, Port: null } : null,
     Account: r.account,
     Version: r.version,
     Transport: r.transport,
@@ -25,13 +50,14 @@ export function chargePointItem(r: StationRecord): Record<string, unknown> {
     BootStatus: r.boot?.status ?? null,
     BootAt: r.boot?.at ?? null,
     Connectors: r.connectors,
+    ...(r.node !== undefined ? { Node: r.node } : {}),
   };
 }
 
 /** A station as `/api/v1/stations` shows it (times in epoch ms, as `serverTime`). */
-export function stationView(r: StationRecord): Record<string, unknown> {
-  const { callbackUrl: _soapOnly, ...row } = toRow(r);
-  return { ...row, shard: r.shard };
+export function stationView(r: StationLike): Record<string, unknown> {
+  const { callbackUrl: _soapOnly, connId: _socket, newestConnId: _internal, ...view } = r as StationLike & { newestConnId?: number };
+  return view;
 }
 
 export interface StationFilter {
@@ -43,7 +69,7 @@ export interface StationFilter {
   account?: string;
 }
 
-export function matches(r: StationRecord, f: StationFilter): boolean {
+export function matches(r: StationLike, f: StationFilter): boolean {
   if (f.connected !== undefined && r.connected !== f.connected) return false;
   if (f.version !== undefined && r.version !== f.version) return false;
   if (f.transport !== undefined && r.transport !== f.transport) return false;

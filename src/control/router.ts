@@ -16,7 +16,7 @@ import { ControlMetrics } from '../metrics/control-metrics.js';
 import { RouterError, ErrorCode } from '../protocol/errors.js';
 import { createSharedCounters } from '../ipc/shared-counters.js';
 import { errorResponse, type WebHandler, type WebRequest, type WebResponse } from '../http/types.js';
-import { ShardSet, type ShardNotification } from './shard-set.js';
+import { ShardSet } from './shard-set.js';
 import type { ShardSupervisor } from './shard-supervisor.js';
 import { StationRegistry, type StationRecord } from './station-registry.js';
 import { TransactionIdStore } from './transaction-id-store.js';
@@ -31,6 +31,8 @@ import { RegistryStore } from './registry-store.js';
 import { keepCommand } from './command-records.js';
 import { IdTagList } from './id-tags.js';
 import { StationPresence } from './station-presence.js';
+import { onShardNotification } from './shard-notifications.js';
+import { ClusterMember, type MemberHost } from './cluster-member.js';
 import type { WebhookControl, WebhookEventName } from './webhook/delivery.js';
 import { LISTENER_SETTINGS, PHASE_MESSAGES, type RouterPhase } from './phase.js';
 
@@ -62,6 +64,7 @@ export class RouterServer {
   #store: StoreHost | null = null;
   #registryStore: RegistryStore | null = null;
   #idTagList: IdTagList | null = null;
+  #cluster: ClusterMember | null = null;
   #stopped: Promise<void> | null = null;
   /** The shard-set swap in progress (reload with new listeners), chained. */
   #relistening: Promise<void> = Promise.resolve();
@@ -138,6 +141,8 @@ export class RouterServer {
       await this.#registryStore.start(config.dataDir);
     }
     await this.#webhook.start();
+    // Before the shards: in a cluster every transaction id block comes from the cluster's counter.
+    if (config.cluster.enable) this.#presence.cluster = this.#cluster = new ClusterMember(config, this.#txStore.highWater, this.#memberHost(), this.#logger);
     await this.#startShards(config);
     await this.#idTagList?.load();
     if (this.#phase === 'starting') this.#phase = 'running';
@@ -156,63 +161,19 @@ export class RouterServer {
       connectStore: () => this.#store?.connect() ?? null,
       handlers: {
         http: (request) => this.#serveHttp(request),
-        txBlock: () => this.#txStore.allocateBlock(TX_BLOCK_SIZE),
+        txBlock: () => (this.#cluster?.transactionIds ?? this.#txStore).allocateBlock(TX_BLOCK_SIZE),
         webhookSpool: (entries) => this.#webhook.enqueue(entries).then(() => null),
       },
     });
     this.#shards = shards;
     this.#log.reset();
-    shards.on('message', (shard, message) => this.#onShardMessage(shard, message));
+    shards.on('message', (shard, message) => onShardNotification({ registry: this.registry, shards, presence: this.#presence, log: this.#log, logger: this.#logger }, shard, message));
     shards.on('lost', (shard, code) => {
       const lost = this.#shardGone(shard, 'shard restarted');
       this.#logger.error({ shard, exitCode: code, stations: lost }, 'shard lost; its stations are disconnected and may reconnect at once');
     });
     shards.on('ready', (shard) => (this.#log.shardReady(shard), this.#idTagList?.sendTo(shard)));
     await shards.start();
-  }
-
-  #onShardMessage(shard: number, message: ShardNotification): void {
-    switch (message.t) {
-      case 'connected': {
-        const { replaced, stale } = this.registry.connected(message, shard);
-        if (stale) {
-          // A newer connection of this identity was already reported (from another shard): this one lost.
-          this.#shards.send(shard, { t: 'replace', identity: message.identity, connId: message.connId });
-          this.#logger.info({ identity: message.identity, shard, connId: message.connId }, 'station connected, but a newer connection exists: closing this one');
-          return;
-        }
-        if (replaced !== null && replaced.shard !== shard) {
-          // Newest wins, whichever shard holds the old connection (the same shard already closed it).
-          this.#shards.send(replaced.shard, { t: 'replace', identity: message.identity, connId: replaced.connId });
-        }
-        this.#presence.connected(message, shard, replaced !== null);
-        return;
-      }
-      case 'disconnected':
-        if (this.registry.disconnected(message)) this.#presence.disconnected(message, this.registry.get(message.identity), shard);
-        return;
-      case 'registryEvents':
-        this.registry.apply(message.events);
-        return;
-      case 'seen':
-        this.registry.seen(message.entries);
-        return;
-      case 'logClients':
-        this.#log.clients(shard, message.count);
-        return;
-      case 'log':
-        this.#log.lines(message.entries);
-        return;
-      case 'soapStation':
-        this.registry.soapStation(message);
-        this.#logger.debug({ identity: message.identity, version: message.version, callbackUrl: message.callbackUrl, remote: message.remoteAddress, shard }, 'OCPP-S station seen');
-        return;
-      case 'soapSeen':
-        this.registry.soapSeen(message.entries);
-        return;
-      default:
-        return;
-    }
   }
 
   /** Installs the handler for HTTP requests that shards forward to the control plane. */
@@ -265,15 +226,39 @@ export class RouterServer {
    * as a webhook CommandResult event when events are on.
    */
   call(identity: string, action: string, payload: Record<string, unknown>, options?: number | CallOptions): Promise<Record<string, unknown>> {
+    const opts = typeof options === 'number' ? { timeoutMs: options } : options;
     const channel = this.channel(identity);
-    if (channel instanceof RouterError) return Promise.reject(channel);
-    const answer = channel.call(action, payload, typeof options === 'number' ? { timeoutMs: options } : options);
+    // Not held here: in a cluster, the node that holds it.
+    if (channel instanceof RouterError && this.#cluster === null) return Promise.reject(channel);
+    const answer = channel instanceof RouterError ? this.#cluster!.channel(identity).then((c) => (c instanceof RouterError ? Promise.reject(c) : c.call(action, payload, opts))) : channel.call(action, payload, opts);
     const record = this.registry.get(identity);
     this.#webhook.commandResult({ identity, account: record?.account ?? null, version: record?.version ?? null }, action, payload, answer);
     // Kept: the command, what came of it, and the reservations it made or cancelled.
     const store = this.#store?.client;
     if (store !== undefined) keepCommand(store, identity, action, payload, answer, (error) => this.#logger.warn({ err: error, identity, action }, 'cannot keep a command in the store'));
     return answer;
+  }
+
+  /** What the cluster member asks of this node: its stations, a CALL to one it holds, closing a replaced one. */
+  #memberHost(): MemberHost {
+    return {
+      records: () => this.registry.all(),
+      callLocal: (identity, action, payload, options) => {
+        const channel = this.channel(identity);
+        return channel instanceof RouterError ? Promise.reject(channel) : channel.call(action, payload, options);
+      },
+      call: (identity, action, payload, options) => this.call(identity, action, payload, options),
+      closeReplaced: (identity) => {
+        const record = this.registry.get(identity);
+        if (record?.connected === true && record.shard !== null) this.#shards.send(record.shard, { t: 'replace', identity, connId: record.connId! });
+      },
+      port: () => this.port,
+    };
+  }
+
+  /** This node's membership of the cluster (null unless `cluster.enable`). */
+  get cluster(): ClusterMember | null {
+    return this.#cluster;
   }
 
   /** Counters and connection counts from every shard (zeros for a shard that is restarting). */
@@ -315,7 +300,7 @@ export class RouterServer {
   reload(config: Config): { needRestart: string[]; relisten: string[]; done: Promise<void> } {
     const old = this.#config;
     const relisten = LISTENER_SETTINGS.filter(([, get]) => get(config) !== get(old)).map(([name]) => name);
-    const needRestart = config.dataDir !== old.dataDir ? ['dataDir'] : [];
+    const needRestart = [...(config.dataDir !== old.dataDir ? ['dataDir'] : []), ...(JSON.stringify(config.cluster) !== JSON.stringify(old.cluster) ? ['cluster'] : [])];
     this.#config = config;
     this.#logger.level = config.log.level;
     this.#webhook.reload(config);
@@ -380,6 +365,7 @@ export class RouterServer {
         this.#presence.disconnected(closed, record, null, false);
       }
       await this.#presence.close();
+      await this.#cluster?.close();
       await this.#registryStore?.close();
       // After the shards: their last spool entries arrived before they stopped.
       await this.#webhook.close();

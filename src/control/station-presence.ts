@@ -10,6 +10,7 @@ import { backendOf } from '../backends/backend-switch.js';
 import { PgPresence } from '../backends/pg-function/presence.js';
 import type { StationRecord } from './station-registry.js';
 import type { WebhookService } from './webhook/events.js';
+import type { ClusterMember } from './cluster-member.js';
 
 type Connected = Extract<ShardNotification, { t: 'connected' }>;
 type Disconnected = Extract<ShardNotification, { t: 'disconnected' }>;
@@ -18,6 +19,8 @@ export class StationPresence {
   #webhook: WebhookService;
   #logger: Logger;
   #pg: PgPresence | null = null;
+  /** The cluster's directory learns of this node's connects and disconnects (null outside a cluster). */
+  cluster: ClusterMember | null = null;
 
   constructor(config: Config, webhook: WebhookService, logger: Logger) {
     this.#webhook = webhook;
@@ -38,12 +41,14 @@ export class StationPresence {
   connected(message: Connected, shard: number, replaced: boolean): void {
     this.#logger.info({ identity: message.identity, account: message.account, version: message.version, remote: message.remoteAddress, shard, replaced }, 'station connected');
     this.#webhook.event('StationConnected', message, { remoteAddress: message.remoteAddress, replaced }, message.at);
+    this.cluster?.connected(message.identity, message.version);
     this.#pg?.report({ identity: message.identity, connected: true, metadata: { transport: 'websocket', protocol: message.version, remoteAddress: message.remoteAddress, account: message.account, replaced, at: new Date(message.at).toISOString() } });
   }
 
   /** The newest connection of `record`'s station closed (already marked in the registry). */
   disconnected(message: Pick<Disconnected, 'identity' | 'code' | 'reason' | 'at'>, record: StationRecord | undefined, shard: number | null, webhook = true): void {
     const station = { identity: message.identity, account: record?.account ?? null, version: record?.version ?? null };
+    this.cluster?.disconnected(message.identity);
     if (webhook) {
       this.#logger.info({ identity: message.identity, code: message.code, reason: message.reason || undefined, shard }, 'station disconnected');
       this.#webhook.event('StationDisconnected', station, { code: message.code, reason: message.reason }, message.at);

@@ -15,6 +15,10 @@ export const ErrorCode = {
   PAYLOAD_INVALID: 'PAYLOAD_INVALID',
   UNKNOWN_ACTION: 'UNKNOWN_ACTION',
   SHARD_UNAVAILABLE: 'SHARD_UNAVAILABLE',
+  /** NATS is unreachable: the cluster (other nodes, the directory) cannot be asked. */
+  CLUSTER_UNAVAILABLE: 'CLUSTER_UNAVAILABLE',
+  /** The node that holds a station does not answer (stopped, killed, partitioned). */
+  NODE_UNAVAILABLE: 'NODE_UNAVAILABLE',
   SHUTTING_DOWN: 'SHUTTING_DOWN',
   PERSISTENCE: 'PERSISTENCE',
   INTERNAL: 'INTERNAL',
