@@ -50,6 +50,8 @@ export class NodeService {
   #info: () => Omit<NodeInfo, 'node' | 'at'>;
   #timer: ReturnType<typeof setInterval>;
   readonly stats = { requestsIn: 0, requestsOut: 0, failuresOut: 0 };
+  /** Nodes alive at the last heartbeat (null before the first). */
+  aliveNodes: number | null = null;
 
   constructor(link: NatsLink, subjects: Subjects, node: string, options: { ttlS: number; log: LinkLog; info(): Omit<NodeInfo, 'node' | 'at'> }) {
     this.node = node;
@@ -230,6 +232,7 @@ export class NodeService {
     try {
       const info: NodeInfo = { node: this.node, at: Date.now(), ...this.#info() };
       await (await this.#bucket()).put(this.node, JSON.stringify(info));
+      this.aliveNodes = (await this.nodes()).length;
     } catch (error) {
       this.#log.warn({ err: error }, 'cluster: cannot write this node\'s heartbeat');
     }
@@ -241,6 +244,7 @@ export class NodeService {
     const out: NodeInfo[] = [];
     for await (const key of await kv.keys()) {
       const entry = await kv.get(key);
+      // The key of a node that stopped heartbeating stays until the bucket's max age removes it.
       if (entry === null || entry.operation !== 'PUT' || Date.now() - entry.created.getTime() > this.#ttlMs) continue;
       out.push(entry.json<NodeInfo>());
     }

@@ -16,6 +16,8 @@ import { NodeService, type NodeInfo } from '../cluster/node-service.js';
 import { Subjects } from '../cluster/subjects.js';
 import { nodeIdOf } from '../cluster/node-id.js';
 import { ClusterTransactionIds } from '../cluster/transaction-ids.js';
+import { clusterMetrics } from '../metrics/cluster-metrics.js';
+import type { MetricJson } from '../metrics/metric-json.js';
 import type { CallOptions, Payload, StationChannel } from './channels/station-channel.js';
 import { NodeChannel, type NodeCall } from './channels/node-channel.js';
 import { toRow, type StationRecord } from './station-registry.js';
@@ -140,6 +142,10 @@ export class ClusterMember {
   async status(): Promise<{ node: string; nats: 'up' | 'down'; server: string | null; lastError: string | null; stations: number; nodes: NodeInfo[] | null }> {
     const nodes = this.link.up ? await this.service.nodes().catch(() => null) : null;
     return { ...this.health(), nodes };
+  }
+
+  metrics(): MetricJson[] {
+    return clusterMetrics({ node: this.node, natsUp: this.link.up, stations: this.directory.size, nodes: this.service.aliveNodes, directory: this.directory.stats, requests: this.service.stats });
   }
 
   async close(): Promise<void> {

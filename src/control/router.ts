@@ -282,6 +282,7 @@ export class RouterServer {
       webhook: () => this.#webhook.metrics(),
       soap: () => this.#soap.metricsJson(),
       store: () => this.#store?.metrics() ?? Promise.resolve([]),
+      cluster: () => this.#cluster?.metrics() ?? [],
     }));
     const shards = await Promise.all(Array.from({ length: this.#shards.shards }, (_, shard) => this.#shards.request(shard, 'metrics', null).catch((): MetricJson[] => [])));
     return { contentType: metrics.contentType, body: await metrics.render(shards) };

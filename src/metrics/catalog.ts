@@ -52,6 +52,21 @@ export const METRICS = [
   { name: 'ocpp_webhook_spool_bytes', type: 'gauge', labels: [], source: 'control', help: 'Bytes of spool segment files on disk.' },
   { name: 'ocpp_webhook_spool_oldest_age_seconds', type: 'gauge', labels: [], source: 'control', help: 'Age of the oldest entry waiting in the spool (0 when empty).' },
   { name: 'ocpp_webhook_spool_dropped_total', type: 'counter', labels: ['reason'], source: 'control', help: 'Spool entries dropped: full (spool.maxBytes reached), attempts (retry.maxAttempts reached).' },
+  // NATS (src/cluster/events.ts, src/backends/nats/): per shard, each with its own connection
+  { name: 'ocpp_nats_connected', type: 'gauge', labels: [], source: 'shard', help: 'Shards whose NATS connection is up (shards use one when cluster.events.enable or backend nats).' },
+  { name: 'ocpp_nats_events_published_total', type: 'counter', labels: [], source: 'shard', help: 'Events stored in the JetStream stream (acknowledged), published live or from the spool.' },
+  { name: 'ocpp_nats_events_failed_total', type: 'counter', labels: [], source: 'shard', help: 'Event publishes that got no acknowledgement (the event is in the spool and published again).' },
+  { name: 'ocpp_nats_events_spooled_total', type: 'counter', labels: [], source: 'shard', help: 'Events written to the spool on disk (NATS away, stream not ready, a publish failed, or maxPending reached).' },
+  { name: 'ocpp_nats_events_dropped_total', type: 'counter', labels: [], source: 'shard', help: 'Events lost: the spool was full (cluster.events.spool.maxBytes), or an entry was unreadable.' },
+  { name: 'ocpp_nats_events_pending', type: 'gauge', labels: [], source: 'shard', help: 'Event publishes awaiting their acknowledgement (at most cluster.events.maxPending per shard).' },
+  { name: 'ocpp_nats_events_spool_entries', type: 'gauge', labels: [], source: 'shard', help: 'Events waiting in the spool to be published.' },
+  { name: 'ocpp_nats_events_spool_bytes', type: 'gauge', labels: [], source: 'shard', help: 'Bytes of events spool segment files on disk.' },
+  { name: 'ocpp_nats_requests_total', type: 'counter', labels: ['outcome'], source: 'shard', help: 'Station CALLs sent to the NATS backend\'s workers, by outcome: result, callError (the worker answers), failed (no usable answer).' },
+  { name: 'ocpp_nats_request_failures_total', type: 'counter', labels: ['reason'], source: 'shard', help: 'NATS backend requests without a usable answer, by reason: down, noResponders, timeout, invalid, error.' },
+  { name: 'ocpp_nats_request_duration_seconds', type: 'histogram', labels: [], source: 'shard', help: 'NATS backend request time, from request to reply or failure.' },
+  { name: 'ocpp_nats_fallback_answers_total', type: 'counter', labels: [], source: 'shard', help: 'Station CALLs answered by the built-in responder because the NATS backend failed (nats.onFailure: responder).' },
+  { name: 'ocpp_nats_fallback_records_total', type: 'counter', labels: ['outcome'], source: 'shard', help: 'Fallback records by outcome: kept (on disk before the answer), published (stored in the fallback stream), refused (not kept: the station got InternalError).' },
+  { name: 'ocpp_nats_fallback_spool_entries', type: 'gauge', labels: [], source: 'shard', help: 'Fallback records waiting on disk to be published.' },
   // OCPP-S (SOAP, src/soap/): requests served by the shards; commands to SOAP stations are counted by the control
   // plane in the outbound families above, SOAP stations in ocpp_stations_connected{transport="soap"}
   { name: 'ocpp_soap_requests_total', type: 'counter', labels: ['version', 'outcome'], source: 'shard', help: 'OCPP-S (SOAP) requests from stations, by OCPP version (ocpp1.5, ocpp1.6, unknown) and outcome (response, fault).' },
@@ -65,6 +80,13 @@ export const METRICS = [
   { name: 'ocpp_store_spool_bytes', type: 'gauge', labels: [], source: 'control', help: 'Bytes of store spool segment files on disk.' },
   { name: 'ocpp_store_commit_duration_seconds', type: 'histogram', labels: ['engine'], source: 'control', help: 'Time of one group commit in the store thread.' },
   { name: 'ocpp_store_refusals_total', type: 'counter', labels: [], source: 'shard', help: 'Writes the store refused: the CALLs they belonged to got InternalError (store.onFailure: error).' },
+  // Cluster (src/cluster/, control plane): this node's view
+  { name: 'ocpp_cluster_nats_connected', type: 'gauge', labels: ['node'], source: 'control', help: '1 while this node reaches NATS, 0 while it serves only its own stations.' },
+  { name: 'ocpp_cluster_stations', type: 'gauge', labels: ['node'], source: 'control', help: 'Stations this node holds in the cluster directory.' },
+  { name: 'ocpp_cluster_nodes', type: 'gauge', labels: ['node'], source: 'control', help: 'Nodes alive in the cluster (heartbeats within the directory ttl), as this node sees it.' },
+  { name: 'ocpp_cluster_directory_writes_total', type: 'counter', labels: ['outcome'], source: 'control', help: 'Directory writes by this node: written, conflict (another write in between: read again), failed.' },
+  { name: 'ocpp_cluster_replaced_total', type: 'counter', labels: ['where'], source: 'control', help: 'Connections replaced across nodes: here (a newer one elsewhere closed ours), there (ours closed an older one elsewhere).' },
+  { name: 'ocpp_cluster_requests_total', type: 'counter', labels: ['direction', 'outcome'], source: 'control', help: 'Requests between nodes (commands for stations on other nodes, lists): in (served), out (ok, failed).' },
   // Process and threads
   { name: 'ocpp_event_loop_delay_seconds', type: 'gauge', labels: ['thread', 'stat'], source: 'shard', help: 'Event-loop delay per thread since the previous scrape: mean, p99, max.' },
   { name: 'ocpp_heap_used_bytes', type: 'gauge', labels: ['thread'], source: 'shard', help: 'V8 heap in use per thread.' },

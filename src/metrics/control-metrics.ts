@@ -18,6 +18,8 @@ export interface ControlView {
   webhook?(): MetricJson[];
   /** OCPP-S stations and commands (src/soap/command-client.ts). */
   soap?(): MetricJson[];
+  /** The cluster's metrics (src/metrics/cluster-metrics.ts), when this node is in one. */
+  cluster?(): MetricJson[];
   /** The store thread's metrics (src/metrics/store-metrics.ts), asked for at each scrape. */
   store?(): Promise<MetricJson[]>;
 }
@@ -59,6 +61,7 @@ export class ControlMetrics {
       metric('ocpp_heap_used_bytes', [{ value: getHeapStatistics().used_heap_size, labels: { thread: 'control' } }]),
       ...(this.#view.webhook?.() ?? []),
       ...(this.#view.soap?.() ?? []),
+      ...(this.#view.cluster?.() ?? []),
     ];
   }
 

@@ -1,0 +1,46 @@
+/**
+ * The cluster's metrics (src/cluster/, control plane): whether this node reaches NATS, how many stations it has in
+ * the directory and how many nodes are alive, the directory's writes, replacements across nodes, and requests
+ * between nodes. Per node, like every other metric: Prometheus adds the instance, the Grafana dashboard's cluster
+ * row compares the nodes.
+ */
+import { METRIC_BY_NAME, type MetricName } from './catalog.js';
+import type { MetricJson, MetricValue } from './metric-json.js';
+
+export interface ClusterView {
+  node: string;
+  natsUp: boolean;
+  stations: number;
+  /** Nodes alive at the last heartbeat (null before the first). */
+  nodes: number | null;
+  directory: { writes: number; conflicts: number; failures: number; replacedHere: number; replacedThere: number };
+  requests: { requestsIn: number; requestsOut: number; failuresOut: number };
+}
+
+function metric(name: MetricName, values: MetricValue[]): MetricJson {
+  const spec = METRIC_BY_NAME.get(name)!;
+  return { name, help: spec.help, type: spec.type, values, aggregator: 'sum' };
+}
+
+export function clusterMetrics(view: ClusterView): MetricJson[] {
+  const node = { node: view.node };
+  return [
+    metric('ocpp_cluster_nats_connected', [{ value: view.natsUp ? 1 : 0, labels: node }]),
+    metric('ocpp_cluster_stations', [{ value: view.stations, labels: node }]),
+    metric('ocpp_cluster_nodes', view.nodes === null ? [] : [{ value: view.nodes, labels: node }]),
+    metric('ocpp_cluster_directory_writes_total', [
+      { value: view.directory.writes, labels: { outcome: 'written' } },
+      { value: view.directory.conflicts, labels: { outcome: 'conflict' } },
+      { value: view.directory.failures, labels: { outcome: 'failed' } },
+    ]),
+    metric('ocpp_cluster_replaced_total', [
+      { value: view.directory.replacedHere, labels: { where: 'here' } },
+      { value: view.directory.replacedThere, labels: { where: 'there' } },
+    ]),
+    metric('ocpp_cluster_requests_total', [
+      { value: view.requests.requestsIn, labels: { direction: 'in', outcome: 'served' } },
+      { value: view.requests.requestsOut - view.requests.failuresOut, labels: { direction: 'out', outcome: 'ok' } },
+      { value: view.requests.failuresOut, labels: { direction: 'out', outcome: 'failed' } },
+    ]),
+  ];
+}
