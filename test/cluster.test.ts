@@ -15,6 +15,7 @@ import { TestStation, waitFor } from './helpers/server.js';
 import { spawnRouter, type RouterProcess } from './helpers/router-process.js';
 import { privateNats, type PrivateNats } from './helpers/nats.js';
 import { Subjects } from '../src/cluster/subjects.js';
+import { startFleet, templateStations } from '../src/emulator/index.js';
 
 const LIMIT = { timeout: 180_000 };
 
@@ -176,4 +177,22 @@ test('a node killed with SIGKILL and NATS restarted mid-run: the others keep ser
   }, 20_000, 'the dead node gone from the cluster');
   assert.equal(status.nats, 'up');
   assert.deepEqual(status.nodes.map((n) => n.node), ['n0', 'n1']);
+});
+
+test('the emulator spread over two nodes moves to the one left when the other is killed', LIMIT, async (t) => {
+  const c = await cluster(t, 2);
+  const [n0, n1] = c.nodes as [RouterProcess, RouterProcess];
+  const urls = c.nodes.map((n) => `ws://127.0.0.1:${n.port}/ocpp`);
+  const fleet = await startFleet({ stations: templateStations({ stations: 40, url: urls[0]!, moreUrls: urls.slice(1), prefix: 'MV-' }), threads: 0, summaryIntervalMs: 0, timings: { reconnectMinMs: 100, reconnectMaxMs: 1000 } });
+  t.after(() => fleet.stop());
+  await waitFor(() => fleet.stats().booted === 40, 20_000, 'all booted');
+  const before = await list(n1);
+  assert.deepEqual([...new Set(before.filter((s) => s.Connected).map((s) => s.Node))].sort(), ['n0', 'n1'], 'spread over both nodes');
+  const killedAt = Date.now();
+  await n0.kill9();
+  await waitFor(async () => {
+    const l = await list(n1);
+    return l.filter((s) => s.Connected && s.Node === 'n1' && s.Identity.startsWith('MV-')).length === 40;
+  }, 30_000, 'every station back on n1');
+  assert.ok(Date.now() - killedAt < 30_000);
 });

@@ -23,7 +23,9 @@ Stations from conf/cp/<name>/configuration.json (ocpp-cs format), or a generated
                           ws://127.0.0.1:9220/ocpp), http:// or https:// = OCPP-S, SOAP (the
                           CentralSystemService address, e.g. ${DEFAULT_SOAP_URL},
                           the default for --version 1.5); for folders it replaces CentralSystemURL of the
-                          folders of the same transport (give --url twice to replace both kinds)
+                          folders of the same transport (give --url twice to replace both kinds); several
+                          ws(s):// URLs are the nodes of one central system: stations start spread over
+                          them and, after a failed connect or a lost connection, try the next
   --version V             ocpp1.6 | ocpp2.0.1 | ocpp2.1 (OCPP-J), ocpp1.5 | ocpp1.6 (OCPP-S) for generated
                           stations (default ocpp1.6)
   --connectors N          connectors (EVSEs) per generated station (default 1)
@@ -91,7 +93,8 @@ export function parseEmulateArgs(args: readonly string[], root: string): Emulate
     return n;
   };
   for (const u of urls) if (transportOf(u) === undefined) errors.push(`--url ${u} must start with ws://, wss://, http:// or https://`);
-  if (urls.length > 2 || (urls.length === 2 && transportOf(urls[0]!) === transportOf(urls[1]!))) errors.push('--url: at most one ws(s):// and one http(s):// URL');
+  const httpUrls = urls.filter((u) => transportOf(u) === 'ocpp-s');
+  if (httpUrls.length > 1) errors.push('--url: at most one http(s):// URL (several ws(s):// URLs are the nodes of one central system)');
   let version: EmulatorVersion = 'ocpp1.6';
   try {
     if (v.has('--version')) version = parseVersion(v.get('--version'), '--version');
@@ -114,9 +117,9 @@ export function parseEmulateArgs(args: readonly string[], root: string): Emulate
   const addrs = num('--local-addresses', 0, 0);
   let stations: StationSpec[] = [];
   if (v.has('--stations')) {
-    if (urls.length > 1) errors.push('--stations takes one --url (the transport of every generated station)');
+    if (httpUrls.length > 0 && httpUrls.length < urls.length) errors.push('--stations takes URLs of one transport (ws(s):// nodes, or one http(s)://)');
     const url = urls[0] ?? (version === 'ocpp1.5' ? DEFAULT_SOAP_URL : 'ws://127.0.0.1:9220/ocpp');
-    const options: Parameters<typeof templateStations>[0] = { stations: num('--stations', 0, 0), url, prefix: v.get('--prefix') ?? 'EMU-', version, start: num('--start', 1, 0), connectors: num('--connectors', 1, 1), powerW };
+    const options: Parameters<typeof templateStations>[0] = { stations: num('--stations', 0, 0), url, ...(urls.length > 1 ? { moreUrls: urls.slice(1) } : {}), prefix: v.get('--prefix') ?? 'EMU-', version, start: num('--start', 1, 0), connectors: num('--connectors', 1, 1), powerW };
     if (addrs > 0) options.localAddresses = loopbackAddresses(addrs);
     if (errors.length === 0) {
       try {
@@ -130,6 +133,9 @@ export function parseEmulateArgs(args: readonly string[], root: string): Emulate
     const only = v.get('--only')?.split(',');
     try {
       stations = loadStationsDir(dir, { ...(urls.length === 0 ? {} : { urlOverride: urls }), ...(only === undefined ? {} : { only }) });
+      // Several ws(s):// URLs: the nodes of one central system; OCPP-J stations start spread over them and rotate.
+      const nodes = urls.filter((u) => transportOf(u) === 'ocpp-j');
+      if (nodes.length > 1) stations.filter((s) => s.transport === 'ocpp-j').forEach((s, i) => Object.assign(s, { url: nodes[i % nodes.length]!, urls: nodes }));
       if (addrs > 0) {
         const list = loopbackAddresses(addrs);
         stations.forEach((s, i) => (s.localAddress = list[i % list.length]!));

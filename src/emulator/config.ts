@@ -275,6 +275,8 @@ export function loadStationsDir(root: string, options: { urlOverride?: UrlOverri
 export interface TemplateOptions {
   stations: number;
   url: string;
+  /** OCPP-J: more nodes of the same central system; the stations start spread over all of them and rotate. */
+  moreUrls?: string[];
   prefix?: string;
   /** Default ocpp1.6; ocpp1.5 needs an http:// URL (OCPP-S), 2.x a ws:// one. */
   version?: EmulatorVersion;
@@ -306,9 +308,12 @@ export function templateStations(options: TemplateOptions): StationSpec[] {
   const start = options.start ?? 1;
   const width = String(start + count - 1).length;
   const addrs = options.localAddresses ?? [];
+  const urls = [options.url, ...(options.moreUrls ?? [])];
+  if (urls.length > 1 && transport !== 'ocpp-j') throw new EmulatorConfigError('several URLs are for OCPP-J central systems with several nodes');
   const out: StationSpec[] = new Array(count);
   for (let i = 0; i < count; i++) {
-    const spec: StationSpec = { identity: `${prefix}${String(start + i).padStart(width, '0')}`, url: options.url, transport, version, vendor: options.vendor ?? 'ocpp-router', model: options.model ?? 'Emulator', connectors, keys };
+    const spec: StationSpec = { identity: `${prefix}${String(start + i).padStart(width, '0')}`, url: urls[i % urls.length]!, transport, version, vendor: options.vendor ?? 'ocpp-router', model: options.model ?? 'Emulator', connectors, keys };
+    if (urls.length > 1) spec.urls = urls;
     if (addrs.length > 0) spec.localAddress = addrs[i % addrs.length]!;
     out[i] = spec;
   }

@@ -49,6 +49,11 @@ export interface StationSpec {
    * the chargeBoxIdentity header.
    */
   url: string;
+  /**
+   * OCPP-J: every node of a central system that runs several (`url` among them). After a failed connect or a lost
+   * connection the station tries the next one, so a fleet moves to the nodes that are up.
+   */
+  urls?: string[];
   /** Follows the URL scheme (see `transportOf` in ./config.ts). */
   transport: StationTransport;
   /** 1.5 only with transport ocpp-s; 2.x only with ocpp-j. */

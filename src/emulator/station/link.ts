@@ -128,6 +128,9 @@ export abstract class StationLink extends StationBase implements WsHandler {
   }
 
   #scheduleReconnect(): void {
+    // A central system with several nodes: the next attempt goes to the next node.
+    const urls = this.spec.urls;
+    if (urls !== undefined && urls.length > 1) this.spec.url = urls[(urls.indexOf(this.spec.url) + 1) % urls.length]!;
     const t = this.ctx.timings;
     const delay = backoffMs(++this.#reconnectAttempts, { initialMs: t.reconnectMinMs, maxMs: t.reconnectMaxMs, jitter: RECONNECT_JITTER });
     this.state = 'offline';
