@@ -58,6 +58,7 @@ export const MAIN_FILES = {
   backends: 'backends/backend-switch.ts',
   cluster: 'cluster/connection.ts',
   'backends/pg-function': 'backends/pg-function/backend.ts',
+  'backends/nats': 'backends/nats/backend.ts',
   'backends/responder': 'backends/responder/index.ts',
   'backends/webhook': 'backends/webhook/index.ts',
   config: 'config/load.ts',

@@ -87,4 +87,9 @@ export const natsBackendSchema: SchemaNode = object('The NATS backend (`backend:
     default: 'error',
     description: 'No worker, a timeout or an unusable answer: `error` (the station gets InternalError) or `responder` (the built-in responder answers and the request is spooled on disk, then published to `<subjectPrefix>.fallback.<version>.<action>` on JetStream).',
   },
+  fallback: object('Where the requests the built-in responder answered (`onFailure: "responder"`) go: a spool on disk per shard (`<dataDir>/nats/fallback/`), then a JetStream stream.', {
+    stream: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'OCPP_FALLBACK', description: 'Stream of the fallback records (created or updated at connect, subjects `<subjectPrefix>.fallback.>`, replicas `cluster.events.replicas`).' },
+    maxAgeS: int(0, 10 * 365 * 86_400, 30 * 86_400, 'Records older than this leave the stream; 0 keeps them.', 's'),
+    spoolMaxBytes: int(MIB, 2 ** 40, 1024 * MIB, 'Most bytes of the fallback spool files of the node (shared out over the shards); beyond it the station gets InternalError instead of the fallback answer.', 'bytes'),
+  }),
 });

@@ -136,7 +136,7 @@ export interface Config {
     signature: { secret: string | null };
   };
   /** What answers station CALLs; `auto`: the webhook when it has a URL, else the responder. */
-  backend: 'auto' | 'responder' | 'webhook' | 'pgFunction';
+  backend: 'auto' | 'responder' | 'webhook' | 'pgFunction' | 'nats';
   /** The ocpp-cs function mode (src/backends/pg-function/). */
   pgFunction: { url: string | null; schema: string; poolSize: number; timeoutMs: number };
   /** Several nodes as one central system over NATS (src/cluster/). */
@@ -152,7 +152,7 @@ export interface Config {
     commands: boolean;
   };
   /** The NATS backend (`backend: "nats"`). */
-  nats: { timeoutMs: number; onFailure: 'error' | 'responder'; queueGroup: string };
+  nats: { timeoutMs: number; onFailure: 'error' | 'responder'; fallback: { stream: string; maxAgeS: number; spoolMaxBytes: number } };
   /** Where what stations send is kept (src/store/). */
   store: {
     engine: 'sqlite' | 'postgres' | 'off';

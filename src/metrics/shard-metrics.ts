@@ -12,6 +12,7 @@ import type { MetricJson, MetricValue } from './metric-json.js';
 import { MESSAGE_TYPE_NAMES } from '../protocol/versions.js';
 import { WebhookMetrics } from './webhook-metrics.js';
 import { SoapShardMetrics } from './soap-metrics.js';
+import { NatsMetrics } from './nats-metrics.js';
 
 const TYPES = 7;
 const OUTCOMES = ['result', 'error', 'timeout', 'invalid', 'aborted'] as const;
@@ -68,6 +69,8 @@ export class ShardMetrics {
   readonly webhook = new WebhookMetrics('live');
   /** OCPP-S requests and faults of this shard (src/soap/endpoint.ts); zeros when no SOAP station talks. */
   readonly soap = new SoapShardMetrics();
+  /** NATS events and backend of this shard (src/cluster/, src/backends/nats/); zeros when NATS is not used. */
+  readonly nats = new NatsMetrics();
 
   constructor(options: { enabled: boolean; knownActions: ReadonlySet<string>; thread: string }) {
     this.enabled = options.enabled;
@@ -196,6 +199,7 @@ export class ShardMetrics {
     out.push(metric('ocpp_heap_used_bytes', [{ value: getHeapStatistics().used_heap_size, labels: { thread: this.#thread } }]));
     out.push(...this.webhook.toJson());
     out.push(...this.soap.toJson());
+    out.push(...this.nats.toJson());
     return out;
   }
 }

@@ -31,7 +31,7 @@ import { shardRoutes, uiRoutes } from '../web/static-routes.js';
 import { createHttpGateway } from './http-gateway.js';
 import { ShardCounters } from './counters.js';
 import { ShardReports } from './reports.js';
-import { createSessionHooks } from './session-hooks.js';
+import { createSessionHooks, type EventTap } from './session-hooks.js';
 import { StationEndpoint, type StationData } from './station-endpoint.js';
 import { SoapEndpoint, isSoapPath } from './soap-endpoint.js';
 
@@ -54,6 +54,8 @@ export interface ShardDeps {
   authorizeLog?: LogEndpointHandler['authorize'];
   /** Keeps what stations send before it is acknowledged (the store); absent when the store is off. */
   keeper?: CallKeeper;
+  /** Where the JetStream events go (cluster.events; src/cluster/events.ts), set once the shard's NATS started. */
+  events?: EventTap;
   /** The operator's id-tag list changed (for the responder). */
   setIdTags?(tags: ReadonlyArray<readonly [string, string, number | null]>): void;
 }
@@ -105,7 +107,7 @@ export class Shard {
       options: sessionOptions(deps.config),
       backend: deps.backend,
       lookup: deps.lookup,
-      hooks: createSessionHooks(this.counters, this.metrics, this.#reports, deps.logger),
+      hooks: createSessionHooks(this.counters, this.metrics, this.#reports, deps.logger, deps.events),
       keeper: deps.keeper ?? null,
       nextMessageId: () => idPrefix + (idCounter++).toString(36),
     };

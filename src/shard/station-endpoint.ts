@@ -122,6 +122,7 @@ export class StationEndpoint implements StationEndpointHandler<StationData> {
       previous.close(CloseCode.REPLACED, REPLACED_REASON);
     }
     counters.inc('connects');
+    this.#deps.ctx.hooks.opened?.(session, station.remoteAddress);
     this.#deps.reports.flushRegistry();
     this.#deps.post({ t: 'connected', identity: station.identity, account: station.account, version: station.version, remoteAddress: station.remoteAddress, connId: station.connId, at: session.connectedAt });
   }
@@ -152,6 +153,7 @@ export class StationEndpoint implements StationEndpointHandler<StationData> {
     session.onClosed();
     if (this.sessions.get(station.identity) === session) this.sessions.delete(station.identity);
     this.#deps.shardCounters.inc(`disconnects.${disconnectReason(code)}`);
+    this.#deps.ctx.hooks.closed?.(session, code, reason);
     // Pending boot/status events of this connection go first: the registry ignores events of a gone connection.
     this.#deps.reports.flushRegistry();
     this.#deps.post({ t: 'disconnected', identity: station.identity, connId: station.connId, code, reason, at: Date.now() });

@@ -20,6 +20,9 @@ import { TransactionIdPool } from './transaction-id-pool.js';
 import { StoreClient } from '../store/client.js';
 import { StoreKeeper } from './store-keeper.js';
 import { Shard } from './shard.js';
+import type { EventTap } from './session-hooks.js';
+import { ShardNats } from '../cluster/shard-nats.js';
+import { nodeIdOf } from '../cluster/node-id.js';
 
 const init = workerData as ShardInit;
 const parent = parentPort!;
@@ -59,6 +62,9 @@ const transactionIds = new TransactionIdPool({
 });
 
 const responder = createResponder({ config: init.config.responder, transactionIds });
+// NATS (src/cluster/shard-nats.ts): one connection for the events publisher and the NATS backend, spools on disk.
+const eventTap: EventTap = { publisher: null };
+let nats: ShardNats | null = null;
 // The responder, or the webhook with the responder as fallback (chosen again on every reload).
 const backend = new BackendSwitch({
   config: init.config,
@@ -67,6 +73,8 @@ const backend = new BackendSwitch({
   spool: (entries) => control.request('webhookSpool', entries).then(() => undefined),
   logger,
   keyPrefix: `${randomBytes(4).toString('hex')}${init.shardId.toString(36)}-`,
+  nats: () => nats,
+  natsMetrics: () => shardRef!.metrics.nats,
 });
 let lookup = createValidatorLookup(init.config.ocpp.quirks);
 // The live log (/ws/log) takes the API's credentials (api.auth); replaced on reload.
@@ -111,10 +119,12 @@ const shard = new Shard({
     logAuth = new ApiAuth(config.api.auth);
     journal = journalRule(config.store);
     commitDelayMs = config.store.commitDelayMs;
+    nats?.configure(config);
   },
   authorizeLog: (headers) => logAuth.check(logAuthHeaders(headers)),
   ...(keeper === undefined ? {} : { keeper }),
   setIdTags: (tags) => responder.setListedTags(tags),
+  events: eventTap,
 });
 
 shardRef = shard;
@@ -134,11 +144,16 @@ parent.on('message', (message: MainToShard) => {
   if (control.receive(message)) return;
   switch (message.t) {
     case 'stop':
-      shard.stop(message.mode, message.deadlineMs).then(() => {
-        post({ t: 'stopped' });
-        logger.flush();
-        parent.close();
-      });
+      shard
+        .stop(message.mode, message.deadlineMs)
+        // Last events (the disconnects of the stop) out or into the spool, then the connection closed.
+        .then(() => nats?.close(message.mode === 'graceful' ? 500 : 100))
+        .catch((error: unknown) => logger.error({ err: error }, 'closing NATS failed'))
+        .then(() => {
+          post({ t: 'stopped' });
+          logger.flush();
+          parent.close();
+        });
       return;
     case 'crash':
       if (init.testHooks) setImmediate(() => { throw new Error('crash requested by the control plane (test hook)'); });
@@ -153,9 +168,17 @@ try {
 } catch (error) {
   logger.error({ err: error }, 'no transaction id block at start; StartTransaction will fail until one arrives');
 }
+nats = new ShardNats({ shardId: init.shardId, shards: init.shards, config: init.config, logger, metrics: shard.metrics.nats, onPublisher: (p) => (eventTap.publisher = p) });
+try {
+  await nats.open();
+} catch (error) {
+  logger.error({ err: error }, 'the NATS spools cannot be opened: no events, and the NATS backend cannot keep fallback answers');
+}
 let bound: number | null = null;
 for (const candidate of init.ports) {
   bound = await shard.listen(candidate);
   if (bound !== null) break;
 }
+// Before anything else can run: the first stations' events are captured.
+if (bound !== null) nats.begin(nodeIdOf(init.config, bound));
 post(bound !== null ? { t: 'listening', ok: true, port: bound } : { t: 'listening', ok: false, error: `cannot listen on ${init.config.server.listen}:${init.ports.join('|')}` });

@@ -213,6 +213,36 @@ export class DurableLog {
     }
   }
 
+  /** The bodies of pending entries, in their order: a run of entries of one segment costs one read, not one each. */
+  async readMany(entries: readonly LogEntry[]): Promise<Array<Record<string, unknown>>> {
+    const out: Array<Record<string, unknown>> = new Array(entries.length);
+    const body = (text: string): Record<string, unknown> => (JSON.parse(text) as { b: Record<string, unknown> }).b;
+    let i = 0;
+    while (i < entries.length) {
+      const first = entries[i]!;
+      const text = this.#unwritten.get(first.seq);
+      if (text !== undefined) {
+        out[i++] = body(text);
+        continue;
+      }
+      let j = i + 1;
+      while (j < entries.length && entries[j]!.segment === first.segment && entries[j]!.offset > entries[j - 1]!.offset && !this.#unwritten.has(entries[j]!.seq)) j++;
+      const last = entries[j - 1]!;
+      const buffer = Buffer.alloc(last.offset + last.length - first.offset);
+      const handle = await open(join(this.dir, segmentName(first.segment)), 'r');
+      try {
+        await handle.read(buffer, 0, buffer.length, first.offset);
+      } finally {
+        await handle.close();
+      }
+      for (; i < j; i++) {
+        const e = entries[i]!;
+        out[i] = body(buffer.toString('utf8', e.offset - first.offset, e.offset - first.offset + e.length));
+      }
+    }
+    return out;
+  }
+
   /** The entry is done (delivered or given up): it will not be loaded again. */
   ack(entry: LogEntry): void {
     if (!this.#entries.delete(entry.seq)) return;

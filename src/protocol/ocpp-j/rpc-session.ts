@@ -374,7 +374,7 @@ export class RpcSession implements StationContext, ObservedSession {
 
   /** The call is no longer in flight: observers, the caller, then the next call. */
   #settle(call: OutboundCall, outcome: 'result' | 'error' | 'timeout' | 'invalid' | 'aborted', value: Payload | RouterError): void {
-    this.#ctx.hooks.outboundDone?.(this, call.action, outcome, call.sentAt === 0 ? 0 : performance.now() - call.sentAt);
+    this.#ctx.hooks.outboundDone?.(this, call.action, outcome, call.sentAt === 0 ? 0 : performance.now() - call.sentAt, call.id);
     if (value instanceof RouterError) call.reject(value);
     else call.resolve(value);
     if (!this.#closed) this.#outbound?.pump();
@@ -397,7 +397,7 @@ export class RpcSession implements StationContext, ObservedSession {
     const error = new RouterError(ErrorCode.STATION_NOT_CONNECTED, `${this.identity} disconnected`);
     const inFlight = outbound.inFlight;
     for (const call of outbound.drain()) {
-      if (call === inFlight) this.#ctx.hooks.outboundDone?.(this, call.action, 'aborted', performance.now() - call.sentAt);
+      if (call === inFlight) this.#ctx.hooks.outboundDone?.(this, call.action, 'aborted', performance.now() - call.sentAt, call.id);
       call.reject(error);
     }
   }

@@ -39,8 +39,12 @@ export interface SessionHooks {
   callHandled?(session: ObservedSession, action: string, ok: boolean, handlingMs: number): void;
   /** A CALL this station answered (CALLRESULT) — BootNotification, StatusNotification etc. */
   stationCallCompleted?(session: ObservedSession, action: string, request: Payload, reply: BackendReply): void;
-  /** Outbound call outcomes. */
-  outboundDone?(session: ObservedSession, action: string, outcome: 'result' | 'error' | 'timeout' | 'invalid' | 'aborted', roundTripMs: number): void;
+  /** Outbound call outcomes (`id`: the CALL's message id). */
+  outboundDone?(session: ObservedSession, action: string, outcome: 'result' | 'error' | 'timeout' | 'invalid' | 'aborted', roundTripMs: number, id: string): void;
+  /** A station's WebSocket connection opened (its session is the newest of the identity on this shard). */
+  opened?(session: ObservedSession, remoteAddress: string): void;
+  /** A station's WebSocket connection closed. */
+  closed?(session: ObservedSession, code: number, reason: string): void;
   /** A CALLRESULT/CALLERROR with an id we are not waiting for: late (after timeout) or unknown. */
   strayResult?(session: ObservedSession, kind: 'late' | 'unknown'): void;
   closedForPolicy?(session: ObservedSession, reason: 'badMessages' | 'inboundQueueFull'): void;
