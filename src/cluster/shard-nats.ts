@@ -18,11 +18,13 @@ import { DurableLog, type LogEntry } from '../store/durable-log.js';
 import { NatsLink, type LinkLog } from './connection.js';
 import { Subjects } from './subjects.js';
 import { ensureStream } from './streams.js';
+import { backoffMs } from '../protocol/backoff.js';
 import { EventPublisher, eventMessage } from './events.js';
 import { JetStreamOutbox } from './outbox.js';
 
 const MIB = 1024 * 1024;
-const ENSURE_RETRY_MS = 5000;
+/** Retries of a stream that could not be created or updated (JetStream still starting, limits refused …). */
+const ENSURE_RETRY = { initialMs: 250, maxMs: 10_000, jitter: [0.75, 1.25] as const };
 const CLOSE_WAIT_MS = 2000;
 
 /** Why a request got no reply. */
@@ -76,6 +78,7 @@ export class ShardNats {
   #js: JetStreamClient | null = null;
   #ready = { events: false, fallback: false };
   #ensureTimer: NodeJS.Timeout | null = null;
+  #ensureFailures = 0;
   #events: EventPublisher | null = null;
   #eventsLog: DurableLog | null = null;
   #fallbackLog: DurableLog | null = null;
@@ -274,10 +277,11 @@ export class ShardNats {
         this.#ready[kind] = true;
       } catch (error) {
         failed = true;
-        this.#o.logger.error({ err: error, stream: spec.name }, `cannot create or update the JetStream stream ${spec.name}; ${kind} wait in the spool (retrying)`);
+        if (this.#ensureFailures % 10 === 0) this.#o.logger.error({ err: error, stream: spec.name }, `cannot create or update the JetStream stream ${spec.name}; ${kind} wait in the spool (retrying)`);
       }
     }
-    if (failed && !this.#closed) this.#ensureTimer = setTimeout(() => link.connection !== null && void this.#ensure(link, link.connection), ENSURE_RETRY_MS);
+    this.#ensureFailures = failed ? this.#ensureFailures + 1 : 0;
+    if (failed && !this.#closed) this.#ensureTimer = setTimeout(() => link.connection !== null && void this.#ensure(link, link.connection), backoffMs(this.#ensureFailures, ENSURE_RETRY));
     if (this.#ready.events) this.#events?.ready();
     for (const o of this.#outboxes) if (this.#ready[o.kind]) o.outbox.retryNow();
   }

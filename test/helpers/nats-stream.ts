@@ -25,7 +25,8 @@ export interface StreamReader {
 export async function streamReader(t: { after(fn: () => unknown): void }, url: string): Promise<StreamReader> {
   const nc = await connect({ servers: url, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
   t.after(() => nc.close());
-  const jsm = await jetstreamManager(nc);
+  // Short API timeouts: a request sent while the test's NATS restarts is lost, and the poll asks again.
+  const jsm = await jetstreamManager(nc, { timeout: 500 });
   const read = async (stream: string): Promise<StoredEvent[]> => {
     let state: { first_seq: number; last_seq: number; messages: number };
     try {
