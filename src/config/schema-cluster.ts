@@ -72,7 +72,7 @@ export const clusterSchema: SchemaNode = object('Several router nodes as one cen
     replicas: int(1, 5, 1, 'Stream replicas (a clustered NATS).'),
     maxPending: int(1, 100_000, 1000, 'Publishes awaiting their acknowledgement per shard; beyond it events go to the spool.'),
     spool: object('Events that could not be published (NATS away, too many pending): kept on disk, published later in order.', {
-      maxBytes: int(MIB, 2 ** 40, 1024 * MIB, 'Most bytes of spool files; beyond it events are dropped and counted.', 'bytes'),
+      maxBytes: int(MIB, 2 ** 40, 1024 * MIB, 'Most bytes of the node\'s events spool files (`<dataDir>/nats/events/`, shared out over the shards); beyond it events are dropped and counted.', 'bytes'),
     }),
   }),
   subjectPrefix: { type: 'string', pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$', maxLength: 128, default: 'ocpp', description: 'First tokens of every subject the router uses (`ocpp.events.…`, `ocpp.in.…`, `ocpp.cmd.…`, `ocpp.node.…`).' },
