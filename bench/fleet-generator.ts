@@ -33,6 +33,8 @@ export type MixAction = 'Heartbeat' | 'StatusNotification' | 'MeterValues';
 
 export interface FleetConfig {
   url: string;
+  /** Several nodes of one central system: station n starts on urls[n % length] and moves on after a loss. */
+  urls?: string[];
   firstStation: number;
   stations: number;
   threads: number;
@@ -163,12 +165,17 @@ function threadMain(init: ThreadInit): void {
     handshaking = false;
     opened = false;
     readonly sentAt = new Float64Array(K);
-    constructor(readonly n: number) {}
+    /** Which of `config.urls` it connects to (moves on after a failed connect or a lost connection). */
+    node: number;
+    constructor(readonly n: number) {
+      this.node = n;
+    }
 
     connect(): void {
       this.handshaking = true;
       handshaking++;
-      this.ws = new WsClient(`${config.url}BENCH-${this.n}`, ['ocpp1.6'], this, {
+      const base = config.urls === undefined ? config.url : config.urls[this.node % config.urls.length]!;
+      this.ws = new WsClient(`${base}BENCH-${this.n}`, ['ocpp1.6'], this, {
         localAddress: `127.0.0.${2 + (this.n % config.sourceAddresses)}`,
         handshakeTimeoutMs: config.connectTimeoutMs,
         skipUtf8Validation: true,
@@ -274,6 +281,7 @@ function threadMain(init: ThreadInit): void {
       this.inFlight = 0;
       this.ws = null;
       if (!closing && config.reconnect !== null) {
+        this.node++;
         const { minDelayMs, maxDelayMs } = config.reconnect;
         const span = Math.min(maxDelayMs * 8, Math.max(minDelayMs, maxDelayMs) * 2 ** Math.min(this.failures, 3));
         this.failures++;

@@ -14,6 +14,7 @@ import { connect, createServer } from 'node:net';
 import { cpus, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startNats, type BenchNats } from './nats.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 export const DIST = join(ROOT, 'dist');
@@ -21,14 +22,15 @@ export const RESULTS = join(ROOT, 'bench', 'results', 'results.jsonl');
 
 /**
  * router: default config (embedded SQLite store); router-nometrics: METRICS=off; router-nostore: STORE_ENGINE=off
- * (nothing kept: the price of the store in one run); floor: raw uWS echo; ocpp-rpc: the peer library.
+ * (nothing kept: the price of the store in one run); router-events: every station message published to a JetStream
+ * stream (cluster.events, a nats-server of the run's own); floor: raw uWS echo; ocpp-rpc: the peer library.
  */
 /**
  * `router-baseline`: another build of the router, for before/after ratios in one run: the checkout or snapshot
  * at `BENCH_BASELINE_DIR` (built: its `dist/src/main.js`), started exactly like `router`.
  */
-export type Target = 'router' | 'router-nometrics' | 'router-nostore' | 'router-baseline' | 'floor' | 'ocpp-rpc';
-export const TARGETS: readonly Target[] = ['router', 'router-nometrics', 'router-nostore', 'router-baseline', 'floor', 'ocpp-rpc'];
+export type Target = 'router' | 'router-nometrics' | 'router-nostore' | 'router-events' | 'router-baseline' | 'floor' | 'ocpp-rpc';
+export const TARGETS: readonly Target[] = ['router', 'router-nometrics', 'router-nostore', 'router-events', 'router-baseline', 'floor', 'ocpp-rpc'];
 
 export const isRouter = (target: Target): boolean => target.startsWith('router');
 
@@ -105,6 +107,8 @@ export interface ServerOptions {
   dataDir?: string;
   /** Extra environment of the router (e.g. WEBHOOK_URL). */
   env?: Record<string, string>;
+  /** A configuration file for the router (`serve --config`). */
+  configFile?: string;
 }
 
 export async function startServer(target: Target, options: ServerOptions): Promise<Server> {
@@ -113,16 +117,19 @@ export async function startServer(target: Target, options: ServerOptions): Promi
   const log = openSync(logFile, 'a');
   let child: ChildProcess;
   let dataDir = '';
+  let nats: BenchNats | null = null;
   if (isRouter(target)) {
     dataDir = options.dataDir ?? mkdtempSync(join(options.workDir, 'data-'));
+    if (target === 'router-events') nats = await startNats(options.workDir);
     const execArgs = options.cpuProfDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir];
     const baseline = process.env.BENCH_BASELINE_DIR;
     if (target === 'router-baseline' && (baseline === undefined || baseline === '')) throw new Error('router-baseline needs BENCH_BASELINE_DIR (a built checkout to compare with)');
     const root = target === 'router-baseline' ? baseline! : ROOT;
     // The same command line as `npm start` (package.json), flags included.
-    child = spawn(process.execPath, [...execArgs, '--max-semi-space-size=1', join(root, 'dist', 'src', 'main.js'), 'serve'], {
+    const configArgs = options.configFile === undefined ? [] : ['--config', options.configFile];
+    child = spawn(process.execPath, [...execArgs, '--max-semi-space-size=1', join(root, 'dist', 'src', 'main.js'), 'serve', ...configArgs], {
       cwd: root,
-      env: { ...process.env, PORT: String(port), LISTEN: '127.0.0.1', WORKERS: String(options.workers), DATA_DIR: dataDir, LOG_LEVEL: 'warn', METRICS: target === 'router-nometrics' ? 'off' : 'on', ...(target === 'router-nostore' ? { STORE_ENGINE: 'off' } : {}), ...options.env },
+      env: { ...process.env, PORT: String(port), LISTEN: '127.0.0.1', WORKERS: String(options.workers), DATA_DIR: dataDir, LOG_LEVEL: 'warn', METRICS: target === 'router-nometrics' ? 'off' : 'on', ...(target === 'router-nostore' ? { STORE_ENGINE: 'off' } : {}), ...(nats !== null ? { CLUSTER_EVENTS: '1', NATS_URL: nats.url } : {}), ...options.env },
       stdio: ['ignore', log, log],
     });
   } else {
@@ -157,11 +164,13 @@ export async function startServer(target: Target, options: ServerOptions): Promi
     url: `ws://127.0.0.1:${port}/ocpp/`,
     logFile,
     async stop() {
-      if (exited) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      await exitPromise;
-      clearTimeout(timer);
+      if (!exited) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        await exitPromise;
+        clearTimeout(timer);
+      }
+      await nats?.stop();
     },
   };
 }

@@ -18,7 +18,8 @@ import { DIST, ROOT, fmt, isRouter, machine, save, sleep, startServer, table, ty
 import { processCpuSplit, processMemory, threadCpu, threadCpuDelta, type CpuSplit } from './proc.js';
 import { Histogram, type HistogramSummary } from './histogram.js';
 import { mergeReports, PHASE_MEASURE, PHASE_STOP, PHASE_WARMUP, type FleetConfig, type FleetReport, type FleetStatus } from './fleet-generator.js';
-import { parseScenario, type ExternalScenario, type FanoutScenario, type FleetScenario, type Scenario, type StormScenario } from './scenario-schema.js';
+import { parseScenario, type ClusterScenario, type ExternalScenario, type FanoutScenario, type FleetScenario, type Scenario, type StormScenario } from './scenario-schema.js';
+import { runCluster } from './cluster-run.js';
 import { writeLegacyStations } from './prefill.js';
 
 export const SCENARIO_DIR = join(ROOT, 'bench', 'scenarios');
@@ -103,15 +104,17 @@ class GenProcess {
   }
 }
 
-class Fleet {
+export class Fleet {
   readonly procs: GenProcess[] = [];
   constructor(
-    s: FleetScenario | StormScenario | FanoutScenario,
+    s: FleetScenario | StormScenario | FanoutScenario | ClusterScenario,
     url: string,
     echo: boolean,
     traffic: FleetConfig['traffic'],
     reconnect: FleetConfig['reconnect'],
     markAtMs: number,
+    /** Several nodes of one central system: station n starts on urls[n % length]. */
+    urls?: string[],
   ) {
     const procs = Math.max(s.lgProcs, Math.ceil(s.stations / MAX_PER_PROC));
     const per = Math.ceil(s.stations / procs);
@@ -121,15 +124,16 @@ class Fleet {
       this.procs.push(
         new GenProcess({
           url,
+          ...(urls !== undefined ? { urls } : {}),
           firstStation: 1 + p * per,
           stations: count,
           threads: s.lgThreads,
           sourceAddresses,
           echo,
           traffic,
-          ratePerS: s.kind === 'fleet' ? s.ratePerS / procs : 0,
+          ratePerS: s.kind === 'fleet' || s.kind === 'cluster' ? s.ratePerS / procs : 0,
           inFlight: s.kind === 'fleet' ? s.inFlight : 1,
-          mix: s.kind === 'fleet' ? s.mix : { Heartbeat: 1 },
+          mix: s.kind === 'fleet' || s.kind === 'cluster' ? s.mix : { Heartbeat: 1 },
           connectPerS: s.connectPerS / procs,
           concurrency: Math.max(1, Math.floor(s.concurrency / procs)),
           connectTimeoutMs: s.connectTimeoutMs,
@@ -170,7 +174,7 @@ class Fleet {
 }
 
 /** Polls until every station is booted (or settled as failed), the deadline passes, or the server dies. */
-async function waitBooted(fleet: Fleet, server: Server, stations: number, deadlineMs: number, countFailures: boolean): Promise<FleetStatus> {
+export async function waitBooted(fleet: Fleet, server: Server, stations: number, deadlineMs: number, countFailures: boolean): Promise<FleetStatus> {
   let st = await fleet.status();
   while (Date.now() < deadlineMs && !server.exited()) {
     const failed = countFailures ? st.connectFailed + st.bootRejected + Object.values(st.refused).reduce((a, b) => a + b, 0) : 0;
@@ -183,7 +187,7 @@ async function waitBooted(fleet: Fleet, server: Server, stations: number, deadli
 
 // ───────────────────────────── accounting ─────────────────────────────
 
-function cpuOf(pids: number[]): CpuSplit {
+export function cpuOf(pids: number[]): CpuSplit {
   const out = { userS: 0, systemS: 0 };
   for (const pid of pids) {
     try {
@@ -225,13 +229,14 @@ function controlLoop(d: LoopDelay | null): string {
 }
 
 /** The store's commits and committed records so far (null without a store). */
-async function scrapeStore(server: Server): Promise<{ commits: number; records: number } | null> {
+async function scrapeStore(server: Server): Promise<{ commits: number; records: number; events: number } | null> {
   if (!isRouter(server.target)) return null;
   try {
     const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
     const commits = /^ocpp_store_commits_total\{[^}]*\} (\S+)$/m.exec(text);
     const records = /^ocpp_store_records_total\{outcome="committed"\} (\S+)$/m.exec(text);
-    return commits === null || records === null ? null : { commits: Number(commits[1]), records: Number(records[1]) };
+    const events = /^ocpp_nats_events_published_total (\S+)$/m.exec(text);
+    return commits === null || records === null ? null : { commits: Number(commits[1]), records: Number(records[1]), events: events === null ? 0 : Number(events[1]) };
   } catch {
     return null;
   }
@@ -288,6 +293,8 @@ interface FleetTargetResult {
   eventLoopDelayS: LoopDelay | null;
   /** Store commits and committed records in the window (router with a store). */
   store?: { commits: number; records: number; recordsPerCommit: number };
+  /** Events stored in the JetStream stream in the window (router-events). */
+  eventsPublished?: number;
   errors: Record<string, number>;
 }
 
@@ -354,7 +361,7 @@ async function runFleet(name: string, s: FleetScenario, workDir: string, noSave:
         rssAfterBytes: rssAfter,
         rssPerStationBytes: (rssAfter - rssBefore) / Math.max(1, st.booted),
         eventLoopDelayS: loop,
-        ...(store0 !== null && store1 !== null ? { store: { commits: store1.commits - store0.commits, records: store1.records - store0.records, recordsPerCommit: +((store1.records - store0.records) / Math.max(1, store1.commits - store0.commits)).toFixed(1) } } : {}),
+        ...(store0 !== null && store1 !== null ? { store: { commits: store1.commits - store0.commits, records: store1.records - store0.records, recordsPerCommit: +((store1.records - store0.records) / Math.max(1, store1.commits - store0.commits)).toFixed(1) }, eventsPublished: store1.events - store0.events } : {}),
         errors: { ...errors, ...(r.backlogged > 0 ? { backlogged: r.backlogged } : {}) },
       });
       if (server.exited()) results.at(-1)!.errors.serverCrashed = 1;
@@ -379,6 +386,7 @@ async function runFleet(name: string, s: FleetScenario, workDir: string, noSave:
     cpuPerMsgRouterOverBaseline: ratio('router-baseline', (r) => r.serverCpuUsPerMsg),
     p99RouterOverBaseline: ratio('router-baseline', (r) => r.latencyUs.p99!),
     cpuPerMsgStoreOnOverOff: ratio('router-nostore', (r) => r.serverCpuUsPerMsg),
+    cpuPerMsgEventsOnOverOff: by('router-events') !== undefined && by('router') !== undefined ? by('router-events')!.serverCpuUsPerMsg / by('router')!.serverCpuUsPerMsg : NaN,
     p99StoreOnOverOff: ratio('router-nostore', (r) => r.latencyUs.p99!),
   };
   const conditions = `${name}: ${s.stations} stations, ${s.traffic === 'open' ? `open loop ${s.ratePerS} msgs/s` : `closed loop, ${s.inFlight} in flight per station`}, mix ${JSON.stringify(s.mix)}, warmup ${s.warmupS} s, window ${s.durationS} s, router WORKERS=${s.workers}, load generators ${Math.max(s.lgProcs, Math.ceil(s.stations / MAX_PER_PROC))} proc × ${s.lgThreads} thread | ${String(facts.cpuModel)}, ${String(facts.cores)} cores, Node ${String(facts.node)}, git ${String(facts.gitRev)}${facts.gitDirty === true ? '+dirty' : ''}`;
@@ -391,11 +399,13 @@ async function runFleet(name: string, s: FleetScenario, workDir: string, noSave:
   );
   process.stdout.write(`CPU per message: router/floor ${fmt(ratios.cpuPerMsgRouterOverFloor)}× (target ≤ 1.3×), router/ocpp-rpc ${fmt(ratios.cpuPerMsgRouterOverOcppRpc)}× (target ≤ 0.5×); user CPU router/floor ${fmt(ratios.userCpuPerMsgRouterOverFloor)}×\n`);
   if (!Number.isNaN(ratios.cpuPerMsgRouterOverBaseline)) process.stdout.write(`router/router-baseline (${process.env.BENCH_BASELINE_DIR}): CPU per message ${fmt(ratios.cpuPerMsgRouterOverBaseline)}×, p99 ${fmt(ratios.p99RouterOverBaseline)}×\n`);
+  if (!Number.isNaN(ratios.cpuPerMsgEventsOnOverOff)) process.stdout.write(`events on/off (router-events/router): CPU per message ${fmt(ratios.cpuPerMsgEventsOnOverOff)}×\n`);
   if (!Number.isNaN(ratios.cpuPerMsgStoreOnOverOff)) process.stdout.write(`store on/off (router/router-nostore): CPU per message ${fmt(ratios.cpuPerMsgStoreOnOverOff)}× (target ≤ 1.3×), p99 ${fmt(ratios.p99StoreOnOverOff)}×\n`);
   for (const r of results) {
     const threads = Object.entries(r.serverThreads).map(([k, v]) => `${k} ${v.userS}u+${v.systemS}s`).join(', ');
     process.stdout.write(`${r.target} CPU by thread: ${threads}\n`);
     if (r.store !== undefined) process.stdout.write(`${r.target} store: ${r.store.commits} commits, ${r.store.records} records (${r.store.recordsPerCommit} per commit) in the window\n`);
+    if (r.eventsPublished !== undefined && r.eventsPublished > 0) process.stdout.write(`${r.target} events published to JetStream: ${r.eventsPublished} (${fmt(r.eventsPublished / r.measuredS, 0)}/s)\n`);
     if (sumValues(r.errors) > 0) process.stdout.write(`${r.target} errors: ${JSON.stringify(r.errors)}\n`);
   }
   if (cpuProfDir !== null) process.stdout.write(`router CPU profiles (whole run, connect and warmup included): ${cpuProfDir}\n  node dist/bench/cpuprofile-top.js ${cpuProfDir}/<file> --top 30\n`);
@@ -629,6 +639,9 @@ export async function runScenario(nameOrPath: string, flags: Map<string, string>
       break;
     case 'fanout':
       await runFanout(loaded.name, scenario, workDir, noSave);
+      break;
+    case 'cluster':
+      await runCluster(loaded.name, scenario, workDir, noSave);
       break;
     case 'external':
       await runExternal(loaded.name, scenario, noSave);

@@ -19,7 +19,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import type { MixAction } from './fleet-generator.js';
 
-export type ScenarioTarget = 'router' | 'router-nometrics' | 'router-nostore' | 'router-baseline' | 'floor' | 'ocpp-rpc';
+export type ScenarioTarget = 'router' | 'router-nometrics' | 'router-nostore' | 'router-events' | 'router-baseline' | 'floor' | 'ocpp-rpc';
 
 interface Common {
   description: string;
@@ -76,9 +76,31 @@ export interface ExternalScenario {
   runs: { script: 'webhook-bench' | 'api-bench' | 'soap-bench' | 'store-ingest'; flags: Record<string, number | string | boolean> }[];
 }
 
-export type Scenario = FleetScenario | StormScenario | FanoutScenario | ExternalScenario;
+/**
+ * `cluster`: `nodes` router nodes on a nats-server of the run's own, the stations spread over them (station n on
+ * node n % nodes), steady open-loop traffic for `holdS`; commands through one node's API to stations on the same
+ * node and on another; then one node killed (SIGKILL) and the time until every station is back on the others.
+ */
+export interface ClusterScenario extends Common {
+  kind: 'cluster';
+  nodes: number;
+  ratePerS: number;
+  mix: Partial<Record<MixAction, number>>;
+  warmupS: number;
+  holdS: number;
+  /** Commands per path (same node, cross node). */
+  commands: number;
+  httpConcurrency: number;
+  /** Longest wait for all stations to be back after the kill. */
+  timeoutS: number;
+  reconnect: { minDelayMs: number; maxDelayMs: number };
+  /** Directory entry ttl of the nodes. */
+  ttlS: number;
+}
 
-const targets = { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['router', 'router-nometrics', 'router-nostore', 'router-baseline', 'floor', 'ocpp-rpc'] } };
+export type Scenario = FleetScenario | StormScenario | FanoutScenario | ClusterScenario | ExternalScenario;
+
+const targets = { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['router', 'router-nometrics', 'router-nostore', 'router-events', 'router-baseline', 'floor', 'ocpp-rpc'] } };
 const common = {
   description: { type: 'string', minLength: 1 },
   targets,
@@ -97,7 +119,7 @@ export const SCENARIO_SCHEMA = {
   title: 'ocpp-router benchmark scenario',
   type: 'object',
   required: ['kind'],
-  properties: { kind: { enum: ['fleet', 'boot-storm', 'reconnect-storm', 'fanout', 'external'] } },
+  properties: { kind: { enum: ['fleet', 'boot-storm', 'reconnect-storm', 'fanout', 'cluster', 'external'] } },
   oneOf: [
     {
       type: 'object',
@@ -153,6 +175,38 @@ export const SCENARIO_SCHEMA = {
         httpConcurrency: { type: 'integer', minimum: 1, maximum: 4096, default: 64 },
         action: { enum: ['ClearCache', 'TriggerMessage', 'Reset', 'UnlockConnector'], default: 'ClearCache' },
         body: { type: 'object', default: {} },
+      },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: [...commonRequired, 'nodes', 'mix', 'holdS'],
+      properties: {
+        $schema: { type: 'string' },
+        kind: { const: 'cluster' },
+        ...common,
+        targets: { ...targets, items: { enum: ['router'] } },
+        nodes: { type: 'integer', minimum: 2, maximum: 8 },
+        ratePerS: { type: 'number', minimum: 1, maximum: 1000000, default: 1000 },
+        mix: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: { Heartbeat: { type: 'number', minimum: 0 }, StatusNotification: { type: 'number', minimum: 0 }, MeterValues: { type: 'number', minimum: 0 } },
+        },
+        warmupS: { type: 'number', minimum: 0, maximum: 120, default: 3 },
+        holdS: { type: 'number', exclusiveMinimum: 0, maximum: 600 },
+        commands: { type: 'integer', minimum: 1, maximum: 1000000, default: 2000 },
+        httpConcurrency: { type: 'integer', minimum: 1, maximum: 4096, default: 16 },
+        timeoutS: { type: 'number', exclusiveMinimum: 0, maximum: 600, default: 120 },
+        reconnect: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['minDelayMs', 'maxDelayMs'],
+          properties: { minDelayMs: { type: 'integer', minimum: 0, maximum: 60000 }, maxDelayMs: { type: 'integer', minimum: 1, maximum: 120000 } },
+          default: { minDelayMs: 100, maxDelayMs: 2000 },
+        },
+        ttlS: { type: 'integer', minimum: 10, maximum: 3600, default: 15 },
       },
     },
     {
