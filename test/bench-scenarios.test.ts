@@ -16,7 +16,7 @@ const files = readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.json')).sort(
 
 test('there are scenario files for every kind', () => {
   const kinds = new Set(files.map((f) => loadScenario(f.slice(0, -5)).scenario.kind));
-  assert.deepEqual([...kinds].sort(), ['boot-storm', 'external', 'fanout', 'fleet', 'reconnect-storm']);
+  assert.deepEqual([...kinds].sort(), ['boot-storm', 'cluster', 'external', 'fanout', 'fleet', 'reconnect-storm']);
 });
 
 for (const file of files) {
