@@ -10,7 +10,19 @@ import { privateNats } from './helpers/nats.js';
 import { streamReader, type StoredEvent } from './helpers/nats-stream.js';
 import { startTestServer, TestStation, waitFor } from './helpers/server.js';
 import { nodeIdOf } from '../src/cluster/node-id.js';
-import { decodeToken } from '../src/cluster/subjects.js';
+import { Subjects, decodeToken } from '../src/cluster/subjects.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstream } from '@nats-io/jetstream';
+import { ensureStream } from '../src/cluster/streams.js';
+import { EventPublisher } from '../src/cluster/events.js';
+import { DurableLog } from '../src/store/durable-log.js';
+import { NatsMetrics } from '../src/metrics/nats-metrics.js';
+import { loadConfig } from '../src/config/load.js';
+
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const eventsDefaults = loadConfig({ env: {}, overrides: { cluster: { events: { exclude: [] } } } }).cluster.events;
 
 const STREAM = 'OCPP_EVENTS';
 const BOOT = { chargePointVendor: 'V', chargePointModel: 'M' };
@@ -169,4 +181,77 @@ test('NATS stopped mid-run: stations keep being answered, events wait in the spo
   assert.match(metrics, /^ocpp_nats_events_dropped_total 0$/m);
   assert.match(metrics, /^ocpp_nats_connected 2$/m);
   for (const s of stations) await s.close();
+});
+
+test('more events than maxPending: the overflow goes through the spool, nothing is lost or stored twice, order kept', async (t) => {
+  const nats = await privateNats(t);
+  const reader = await streamReader(t, nats.url);
+  const h = await startTestServer(eventsConfig(nats.url, { maxPending: 2 }));
+  t.after(() => h.stop());
+  const ids = ['O-1', 'O-2', 'O-3', 'O-4', 'O-5', 'O-6'];
+  const stations = await Promise.all(ids.map((id) => TestStation.connect(h.url(id))));
+  await Promise.all(stations.map(async (s) => {
+    for (let i = 0; i < 25; i++) assert.equal((await s.call('Heartbeat', {}, `h${i}`))[0], 3);
+  }));
+  const total = ids.length * (1 + 50);
+  const events = await reader.waitFor(STREAM, total, undefined, 30_000);
+  assert.equal(events.length, total);
+  assert.equal(new Set(events.map((e) => e.msgId)).size, total);
+  for (const id of ids) {
+    const calls = events.filter((e) => e.body.identity === id && e.body.direction === 'in').map((e) => e.body.uniqueId);
+    assert.deepEqual(calls, Array.from({ length: 25 }, (_, i) => `h${i}`), `${id} in order`);
+  }
+  const metrics = await waitFor(async () => {
+    const text = await fetch(`http://127.0.0.1:${h.port}/metrics`).then((r) => r.text());
+    return /^ocpp_nats_events_spool_entries 0$/m.test(text) && /^ocpp_nats_events_pending 0$/m.test(text) ? text : null;
+  }, 10_000, 'spool empty');
+  assert.ok(Number(/^ocpp_nats_events_spooled_total (\d+)/m.exec(metrics)![1]) > 0, 'some events went through the spool');
+  assert.match(metrics, /^ocpp_nats_events_dropped_total 0$/m);
+  for (const s of stations) await s.close();
+});
+
+test('the publisher writes any identity as one subject token (`>`, spaces, control characters, non-ASCII)', async (t) => {
+  const nats = await privateNats(t);
+  const reader = await streamReader(t, nats.url);
+  const dir = mkdtempSync(join(tmpdir(), 'ocpp-router-events-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  await ensureStream(reader.nc, { name: STREAM, subjects: ['ocpp.events.>'], maxAgeS: 0, maxBytes: 0, replicas: 1 });
+  const spool = await DurableLog.open(dir, { maxBytes: 1024 * 1024, segmentBytes: 65_536, fsync: false }, silent);
+  const metrics = new NatsMetrics();
+  const js = jetstream(reader.nc);
+  const publisher = new EventPublisher({ nodeId: 'n1', shardId: 0, runToken: 'r', subjects: new Subjects('ocpp'), config: eventsDefaults, spool, client: () => js, metrics, logger: silent });
+  const identities = ['>', 'a.>', '*.*', 'with space', 'tab\there', 'new\nline', 'ünïcødé', '充电桩', '🚗⚡', '\u0000', 'a.b'];
+  identities.forEach((identity, i) => publisher.message({ identity, account: null, version: 'ocpp1.6', connId: i + 1, transport: 'ws' }, 'in', 2, `id ${i}.>`, 'Heartbeat', {}));
+  const events = await reader.waitFor(STREAM, identities.length);
+  for (const e of events) {
+    const tokens = e.subject.split('.');
+    assert.equal(tokens.length, 5, e.subject);
+    assert.match(tokens[3]!, TOKEN);
+    assert.equal(decodeToken(tokens[3]!), e.body.identity);
+    assert.doesNotMatch(e.msgId!, /[\s>*]/, 'the Nats-Msg-Id is header-safe');
+  }
+  assert.deepEqual(events.map((e) => e.body.identity), identities);
+  assert.equal(metrics.events.published, identities.length);
+  await publisher.close(1000);
+  await spool.close();
+});
+
+test('a reload that turns events on starts publishing; turning them off stops it', async (t) => {
+  const nats = await privateNats(t);
+  const reader = await streamReader(t, nats.url);
+  const h = await startTestServer({ cluster: { nats: { servers: [nats.url] } } });
+  t.after(() => h.stop());
+  const s = await TestStation.connect(h.url('R-1'));
+  assert.equal((await s.call('BootNotification', BOOT, 'before'))[0], 3);
+  const on = loadConfig({ env: {}, overrides: { ...h.config, cluster: { ...h.config.cluster, events: { ...h.config.cluster.events, enable: true, exclude: [] } } } });
+  await h.server.reload(on).done;
+  await waitFor(async () => /^ocpp_nats_connected 2$/m.test(await fetch(`http://127.0.0.1:${h.port}/metrics`).then((r) => r.text())), 10_000, 'shards connected');
+  assert.equal((await s.call('BootNotification', BOOT, 'during'))[0], 3);
+  const events = await reader.waitFor(STREAM, 2);
+  assert.deepEqual(events.map((e) => [e.body.uniqueId, e.body.direction]), [['during', 'in'], ['during', 'out']]);
+  await h.server.reload(h.config).done;
+  await waitFor(async () => /^ocpp_nats_connected 0$/m.test(await fetch(`http://127.0.0.1:${h.port}/metrics`).then((r) => r.text())), 10_000, 'shards disconnected');
+  assert.equal((await s.call('BootNotification', BOOT, 'after'))[0], 3);
+  await s.close();
+  assert.equal((await reader.read(STREAM)).length, 2);
 });
