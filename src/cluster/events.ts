@@ -50,8 +50,9 @@ interface Captured {
   station: EventStation;
   /** Subject token after the identity: an action, `_unknown`, or a kind. */
   name: string;
-  /** Nats-Msg-Id after `<node>.<run>.<seq>.<connId>.` */
-  idTail: string;
+  /** Nats-Msg-Id after `<node>.<run>.<seq>.<connId>.`: this, then `.<uniqueId token>` when `idRef` is set. */
+  idKind: string;
+  idRef: string | null;
   at: number;
   fields: Record<string, unknown>;
 }
@@ -158,27 +159,27 @@ export class EventPublisher {
     } else {
       fields.payload = payload;
     }
-    this.#capture(station, action !== null && KNOWN_ACTIONS.has(action) ? action : UNKNOWN_ACTION, `${direction}${type}.${encodeToken(uniqueId)}`, fields);
+    this.#capture(station, action !== null && KNOWN_ACTIONS.has(action) ? action : UNKNOWN_ACTION, `${direction}${type}`, uniqueId, fields);
   }
 
   connected(station: EventStation, remoteAddress: string): void {
     if (this.#exclude.has(EVENT_KINDS.connected)) return;
-    this.#capture(station, EVENT_KINDS.connected, 'open', { remoteAddress });
+    this.#capture(station, EVENT_KINDS.connected, 'open', null, { remoteAddress });
   }
 
   disconnected(station: EventStation, code: number, reason: string): void {
     if (this.#exclude.has(EVENT_KINDS.disconnected)) return;
-    this.#capture(station, EVENT_KINDS.disconnected, 'close', { code, reason });
+    this.#capture(station, EVENT_KINDS.disconnected, 'close', null, { code, reason });
   }
 
   commandResult(station: EventStation, action: string, uniqueId: string, outcome: string, roundTripMs: number): void {
     if (this.#exclude.has(EVENT_KINDS.commandResult)) return;
-    this.#capture(station, EVENT_KINDS.commandResult, `result.${encodeToken(uniqueId)}`, { action, uniqueId, outcome, roundTripMs: Math.round(roundTripMs * 1000) / 1000 });
+    this.#capture(station, EVENT_KINDS.commandResult, 'result', uniqueId, { action, uniqueId, outcome, roundTripMs: Math.round(roundTripMs * 1000) / 1000 });
   }
 
-  #capture(station: EventStation, name: string, idTail: string, fields: Record<string, unknown>): void {
+  #capture(station: EventStation, name: string, idKind: string, idRef: string | null, fields: Record<string, unknown>): void {
     if (this.#closed) return;
-    this.#batch.push({ station, name, idTail, at: Date.now(), fields });
+    this.#batch.push({ station, name, idKind, idRef, at: Date.now(), fields });
     // Bounded: a turn that produces more than maxPending events hands them on at once (never blocks either way).
     if (this.#batch.length >= this.#maxPending) this.#flush();
     else if (!this.#scheduled) {
@@ -201,7 +202,7 @@ export class EventPublisher {
       const s = c.station;
       const ready: Ready = {
         subject: o.subjects.event(o.nodeId, s.identity, c.name),
-        msgId: `${o.nodeId}.${o.runToken}.${seq}.${s.connId}.${c.idTail}`,
+        msgId: `${o.nodeId}.${o.runToken}.${seq}.${s.connId}.${c.idKind}${c.idRef === null ? '' : `.${encodeToken(c.idRef)}`}`,
         event: { type: c.name, node: o.nodeId, shard: o.shardId, seq, at: new Date(c.at).toISOString(), identity: s.identity, account: s.account, ocppVersion: s.version, transport: s.transport, connId: s.connId, ...c.fields },
         at: c.at,
       };
@@ -244,7 +245,10 @@ export class EventPublisher {
 
   #settled(seq: number): void {
     this.#inFlight.delete(seq);
-    if (this.#inFlight.size === 0) this.#outbox.kick();
+    if (this.#inFlight.size > 0) return;
+    // Every event moved to the spool was confirmed after all: nothing left to publish from it.
+    if (this.#spooling && this.#o.spool.size === 0 && this.#batch.length === 0) this.#spooling = false;
+    else this.#outbox.kick();
   }
 
   /** From now on events go to the spool; the unconfirmed ones go first, in their order. */
@@ -293,6 +297,7 @@ export class EventPublisher {
     const deadline = Date.now() + deadlineMs;
     while (this.#inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     if (this.#inFlight.size > 0) this.#turnToSpool('stopping');
-    await this.#outbox.close();
+    // A round of the spool in flight is given what is left of the deadline; what it does not confirm stays on disk.
+    await Promise.race([this.#outbox.close(), new Promise((r) => setTimeout(r, Math.max(50, deadline - Date.now())).unref())]);
   }
 }

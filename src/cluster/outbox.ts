@@ -119,8 +119,9 @@ export class JetStreamOutbox {
     const results = await Promise.allSettled(
       batch.map((_, i) => {
         const message = o.toMessage(bodies[i]!);
-        if (message === null) return Promise.resolve(false);
-        return js.publish(message.subject, message.data, { msgID: message.msgId, timeout: o.publishTimeoutMs }).then(() => true);
+        if (message === null) return Promise.resolve('unusable' as const);
+        // A duplicate: the stream had it already (an earlier attempt whose acknowledgement was lost).
+        return js.publish(message.subject, message.data, { msgID: message.msgId, timeout: o.publishTimeoutMs }).then((ack) => (ack.duplicate ? ('duplicate' as const) : ('stored' as const)));
       }),
     );
     let published = 0;
@@ -134,8 +135,8 @@ export class JetStreamOutbox {
         return;
       }
       o.log.ack(batch[i]!);
-      if (result.value) published++;
-      else unusable++;
+      if (result.value === 'stored') published++;
+      else if (result.value === 'unusable') unusable++;
     });
     if (published > 0) o.published(published);
     if (unusable > 0) {
