@@ -206,7 +206,12 @@ function spooledRecords(dir: string): number {
   for (const name of readdirSync(dir)) {
     for (const line of readFileSync(join(dir, name), 'utf8').split('\n')) {
       if (line === '') continue;
-      const r = JSON.parse(line) as { s?: number; a?: number };
+      let r: { s?: number; a?: number };
+      try {
+        r = JSON.parse(line) as { s?: number; a?: number };
+      } catch {
+        continue; // a line being written
+      }
       if (r.s !== undefined) added.add(r.s);
       if (r.a !== undefined) added.delete(r.a);
     }
