@@ -255,3 +255,32 @@ test('a reload that turns events on starts publishing; turning them off stops it
   await s.close();
   assert.equal((await reader.read(STREAM)).length, 2);
 });
+
+test('a full spool drops events and counts them; what it kept is published once NATS is there', async (t) => {
+  const nats = await privateNats(t);
+  const reader = await streamReader(t, nats.url);
+  const dir = mkdtempSync(join(tmpdir(), 'ocpp-router-events-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  await ensureStream(reader.nc, { name: STREAM, subjects: ['ocpp.events.>'], maxAgeS: 0, maxBytes: 0, replicas: 1 });
+  const spool = await DurableLog.open(dir, { maxBytes: 8 * 1024, segmentBytes: 4096, fsync: false }, silent);
+  const metrics = new NatsMetrics();
+  const js = jetstream(reader.nc);
+  let up = false;
+  const publisher = new EventPublisher({ nodeId: 'n1', shardId: 0, runToken: 'r', subjects: new Subjects('ocpp'), config: eventsDefaults, spool, client: () => (up ? js : null), metrics, logger: silent });
+  const station = { identity: 'FULL-1', account: null, version: 'ocpp1.6', connId: 1, transport: 'ws' as const };
+  for (let i = 0; i < 200; i++) publisher.message(station, 'in', 2, `m${i}`, 'Heartbeat', { pad: 'x'.repeat(100) });
+  await waitFor(() => metrics.events.spooled + metrics.events.dropped === 200, 5000, 'every event spooled or dropped');
+  assert.ok(metrics.events.dropped > 0, 'the spool filled up');
+  assert.ok(metrics.events.spooled > 0);
+  assert.ok(spool.bytes <= 8 * 1024);
+  const kept = metrics.events.spooled;
+  up = true;
+  publisher.ready();
+  const events = await reader.waitFor(STREAM, kept);
+  assert.equal(events.length, kept);
+  assert.deepEqual(events.map((e) => e.body.uniqueId), Array.from({ length: kept }, (_, i) => `m${i}`), 'the first ones, in order');
+  await waitFor(() => spool.size === 0, 5000, 'spool published');
+  assert.equal(metrics.events.published, kept);
+  await publisher.close(1000);
+  await spool.close();
+});
