@@ -83,7 +83,8 @@ export interface EventPublisherOptions {
   shardId: number;
   /** Random per shard start: ids never repeat across restarts. */
   runToken: string;
-  subjects: Subjects;
+  /** The subjects of the current `cluster.subjectPrefix` (it may change on a reload). */
+  subjects(): Subjects;
   config: EventsConfig;
   spool: DurableLog;
   /** The JetStream client while NATS is up and the stream is ready; null otherwise. */
@@ -197,11 +198,12 @@ export class EventPublisher {
     this.#batch = [];
     const o = this.#o;
     const js = this.#spooling ? null : o.client();
+    const subjects = o.subjects();
     for (const c of batch) {
       const seq = ++this.#seq;
       const s = c.station;
       const ready: Ready = {
-        subject: o.subjects.event(o.nodeId, s.identity, c.name),
+        subject: subjects.event(o.nodeId, s.identity, c.name),
         msgId: `${o.nodeId}.${o.runToken}.${seq}.${s.connId}.${c.idKind}${c.idRef === null ? '' : `.${encodeToken(c.idRef)}`}`,
         event: { type: c.name, node: o.nodeId, shard: o.shardId, seq, at: new Date(c.at).toISOString(), identity: s.identity, account: s.account, ocppVersion: s.version, transport: s.transport, connId: s.connId, ...c.fields },
         at: c.at,

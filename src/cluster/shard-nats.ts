@@ -8,7 +8,7 @@
  * A node restarted with fewer shards leaves spools of shards that no longer exist: shard 0 publishes those too.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { RequestError, TimeoutError, type NatsConnection } from '@nats-io/transport-node';
@@ -85,6 +85,7 @@ export class ShardNats {
   /** Outboxes without a live producer: the fallback spool, leftovers of events, spools of shards gone. */
   #outboxes: Array<{ kind: Kind; outbox: JetStreamOutbox; dir: string | null }> = [];
   #ops: Promise<void> = Promise.resolve();
+  #opened = false;
   #closed = false;
 
   constructor(options: ShardNatsOptions) {
@@ -107,17 +108,27 @@ export class ShardNats {
     return n;
   }
 
-  /** Opens the spools (before the shard listens: file I/O). */
+  /** Opens the spools this configuration needs or that hold something (before the shard listens: file I/O). */
   open(): Promise<void> {
     return this.#serial(async () => {
-      const config = this.#config;
-      const { shardId, shards } = this.#o;
-      const eventsDir = spoolDir(config, 'events', shardId);
-      this.#eventsLog = await DurableLog.open(eventsDir, spoolOptions(config.cluster.events.spool.maxBytes, shards, false), this.#o.logger);
-      this.#fallbackLog = await DurableLog.open(spoolDir(config, 'fallback', shardId), spoolOptions(config.nats.fallback.spoolMaxBytes, shards, true), this.#o.logger);
-      this.#outboxes.push({ kind: 'fallback', outbox: this.#outbox('fallback spool', 'fallback', this.#fallbackLog, null), dir: null });
-      if (shardId === 0) await this.#adoptOrphans(config, shards);
+      await this.#openSpools(this.#config, true);
+      if (this.#o.shardId === 0) await this.#adoptOrphans(this.#config, this.#o.shards);
+      this.#opened = true;
     });
+  }
+
+  /** A node that uses no NATS gets no spool folders; one left from earlier is opened (and published). */
+  async #openSpools(config: Config, atStart: boolean): Promise<void> {
+    const { shardId, shards } = this.#o;
+    const eventsDir = spoolDir(config, 'events', shardId);
+    if (this.#eventsLog === null && (config.cluster.events.enable || (atStart && existsSync(eventsDir)))) {
+      this.#eventsLog = await DurableLog.open(eventsDir, spoolOptions(config.cluster.events.spool.maxBytes, shards, false), this.#o.logger);
+    }
+    const fallbackDir = spoolDir(config, 'fallback', shardId);
+    if (this.#fallbackLog === null && (config.backend === 'nats' || (atStart && existsSync(fallbackDir)))) {
+      this.#fallbackLog = await DurableLog.open(fallbackDir, spoolOptions(config.nats.fallback.spoolMaxBytes, shards, true), this.#o.logger);
+      this.#outboxes.push({ kind: 'fallback', outbox: this.#outbox('fallback spool', 'fallback', this.#fallbackLog, null), dir: null });
+    }
   }
 
   /**
@@ -188,16 +199,18 @@ export class ShardNats {
   }
 
   async #apply(config: Config): Promise<void> {
-    if (this.#closed || this.#eventsLog === null || this.#nodeId === '') return;
+    if (this.#closed || !this.#opened || this.#nodeId === '') return;
     this.#subjects = new Subjects(config.cluster.subjectPrefix);
+    // Turned on by a reload: the spools are opened now (a begin() after open() finds them open: no I/O).
+    await this.#openSpools(config, false);
     const events = config.cluster.events.enable;
-    if (events && this.#events === null) {
+    if (events && this.#events === null && this.#eventsLog !== null) {
       await this.#dropOutbox(this.#eventsLog);
       this.#events = new EventPublisher({
         nodeId: this.#nodeId,
         shardId: this.#o.shardId,
         runToken: this.#runToken,
-        subjects: this.#subjects,
+        subjects: () => this.#subjects,
         config: config.cluster.events,
         spool: this.#eventsLog,
         client: () => this.#client('events'),
@@ -212,10 +225,11 @@ export class ShardNats {
       await publisher.close(CLOSE_WAIT_MS);
     }
     // Events left in the spool while the publisher is off are still published.
-    if (this.#events === null && this.#eventsLog.size > 0 && !this.#outboxes.some((o) => o.outbox.log === this.#eventsLog)) {
-      this.#outboxes.push({ kind: 'events', outbox: this.#outbox('events spool', 'events', this.#eventsLog, null), dir: null });
+    const eventsLog = this.#eventsLog;
+    if (this.#events === null && eventsLog !== null && eventsLog.size > 0 && !this.#outboxes.some((o) => o.outbox.log === eventsLog)) {
+      this.#outboxes.push({ kind: 'events', outbox: this.#outbox('events spool', 'events', eventsLog, null), dir: null });
     }
-    const needed = events || config.backend === 'nats' || this.#eventsLog.size > 0 || this.#outboxes.some((o) => o.outbox.log.size > 0);
+    const needed = events || config.backend === 'nats' || (eventsLog?.size ?? 0) > 0 || this.#outboxes.some((o) => o.outbox.log.size > 0);
     const key = JSON.stringify(config.cluster.nats);
     if (this.#link !== null && (!needed || key !== this.#linkKey)) {
       const link = this.#link;
