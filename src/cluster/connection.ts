@@ -26,6 +26,8 @@ export function connectionOptions(config: NatsConnectionConfig, name: string): N
     reconnectTimeWait: config.reconnectWaitMs,
     pingInterval: 10_000,
     maxPingOut: 3,
+    // No Error built per request for async stack traces: requests are on the frame path of the NATS backend.
+    noAsyncTraces: true,
   };
   if (config.user !== null) Object.assign(options, { user: config.user, pass: config.password ?? '' });
   if (config.token !== null) options.token = config.token;

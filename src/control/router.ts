@@ -33,6 +33,7 @@ import { IdTagList } from './id-tags.js';
 import { StationPresence } from './station-presence.js';
 import { onShardNotification } from './shard-notifications.js';
 import { ClusterMember, type MemberHost } from './cluster-member.js';
+import { clusterMetrics } from '../metrics/cluster-metrics.js';
 import type { WebhookControl, WebhookEventName } from './webhook/delivery.js';
 import { LISTENER_SETTINGS, PHASE_MESSAGES, type RouterPhase } from './phase.js';
 
@@ -282,7 +283,7 @@ export class RouterServer {
       webhook: () => this.#webhook.metrics(),
       soap: () => this.#soap.metricsJson(),
       store: () => this.#store?.metrics() ?? Promise.resolve([]),
-      cluster: () => this.#cluster?.metrics() ?? [],
+      cluster: () => this.#cluster?.metrics() ?? clusterMetrics(null),
     }));
     const shards = await Promise.all(Array.from({ length: this.#shards.shards }, (_, shard) => this.#shards.request(shard, 'metrics', null).catch((): MetricJson[] => [])));
     return { contentType: metrics.contentType, body: await metrics.render(shards) };

@@ -17,12 +17,16 @@ export interface ClusterView {
   requests: { requestsIn: number; requestsOut: number; failuresOut: number };
 }
 
+const CLUSTER_METRIC_NAMES: MetricName[] = ['ocpp_cluster_nats_connected', 'ocpp_cluster_stations', 'ocpp_cluster_nodes', 'ocpp_cluster_directory_writes_total', 'ocpp_cluster_replaced_total', 'ocpp_cluster_requests_total'];
+
 function metric(name: MetricName, values: MetricValue[]): MetricJson {
   const spec = METRIC_BY_NAME.get(name)!;
   return { name, help: spec.help, type: spec.type, values, aggregator: 'sum' };
 }
 
-export function clusterMetrics(view: ClusterView): MetricJson[] {
+/** The cluster's families; outside a cluster (`null`) the same families without series, so the exposition is stable. */
+export function clusterMetrics(view: ClusterView | null): MetricJson[] {
+  if (view === null) return CLUSTER_METRIC_NAMES.map((name) => metric(name, []));
   const node = { node: view.node };
   return [
     metric('ocpp_cluster_nats_connected', [{ value: view.natsUp ? 1 : 0, labels: node }]),
