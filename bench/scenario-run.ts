@@ -303,7 +303,7 @@ async function runFleet(name: string, s: FleetScenario, workDir: string, noSave:
   const results: FleetTargetResult[] = [];
   for (const target of s.targets) {
     process.stdout.write(`${name}: ${target}, ${s.stations} stations, ${s.traffic === 'open' ? `${s.ratePerS} msgs/s open loop` : `${s.inFlight} in flight per station`}, warmup ${s.warmupS} s, measure ${s.durationS} s …\n`);
-    const server = await startServer(target, { workers: s.workers, workDir, cpuProfDir: target === 'router' ? cpuProfDir : null });
+    const server = await startServer(target, { workers: s.workers, workDir, cpuProfDir: isRouter(target) ? cpuProfDir : null });
     let fleet: Fleet | null = null;
     try {
       const rssBefore = await settleRss(server.pid, 5);

@@ -220,7 +220,7 @@ test('the publisher writes any identity as one subject token (`>`, spaces, contr
   const spool = await DurableLog.open(dir, { maxBytes: 1024 * 1024, segmentBytes: 65_536, fsync: false }, silent);
   const metrics = new NatsMetrics();
   const js = jetstream(reader.nc);
-  const publisher = new EventPublisher({ nodeId: 'n1', shardId: 0, runToken: 'r', subjects: () => subjects, config: eventsDefaults, spool, client: () => js, metrics, logger: silent });
+  const publisher = new EventPublisher({ nodeId: 'n1', shardId: 0, runToken: 'r', subjects: () => subjects, config: eventsDefaults, spool, client: () => js, connection: () => reader.nc, metrics, logger: silent });
   const identities = ['>', 'a.>', '*.*', 'with space', 'tab\there', 'new\nline', 'ünïcødé', '充电桩', '🚗⚡', '\u0000', 'a.b'];
   identities.forEach((identity, i) => publisher.message({ identity, account: null, version: 'ocpp1.6', connId: i + 1, transport: 'ws' }, 'in', 2, `id ${i}.>`, 'Heartbeat', {}));
   const events = await reader.waitFor(STREAM, identities.length);
@@ -267,7 +267,7 @@ test('a full spool drops events and counts them; what it kept is published once 
   const metrics = new NatsMetrics();
   const js = jetstream(reader.nc);
   let up = false;
-  const publisher = new EventPublisher({ nodeId: 'n1', shardId: 0, runToken: 'r', subjects: () => subjects, config: eventsDefaults, spool, client: () => (up ? js : null), metrics, logger: silent });
+  const publisher = new EventPublisher({ nodeId: 'n1', shardId: 0, runToken: 'r', subjects: () => subjects, config: eventsDefaults, spool, client: () => (up ? js : null), connection: () => (up ? reader.nc : null), metrics, logger: silent });
   const station = { identity: 'FULL-1', account: null, version: 'ocpp1.6', connId: 1, transport: 'ws' as const };
   for (let i = 0; i < 200; i++) publisher.message(station, 'in', 2, `m${i}`, 'Heartbeat', { pad: 'x'.repeat(100) });
   await waitFor(() => metrics.events.spooled + metrics.events.dropped === 200, 5000, 'every event spooled or dropped');

@@ -17,6 +17,7 @@
  * dropped by the stream (within its duplicate window, 2 minutes by default).
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
 import type { Config } from '../config/types.js';
 import type { DurableLog, LogEntry } from '../store/durable-log.js';
 import { MESSAGE_TYPE_NAMES, MessageType, OCPP_VERSIONS } from '../protocol/versions.js';
@@ -89,6 +90,8 @@ export interface EventPublisherOptions {
   spool: DurableLog;
   /** The JetStream client while NATS is up and the stream is ready; null otherwise. */
   client(): JetStreamClient | null;
+  /** The core connection under it (the events of one turn but the last are plain publishes: see #flush). */
+  connection(): NatsConnection | null;
   metrics: NatsMetrics;
   logger: LinkLog;
 }
@@ -198,7 +201,9 @@ export class EventPublisher {
     this.#batch = [];
     const o = this.#o;
     const js = this.#spooling ? null : o.client();
+    const nc = js === null ? null : o.connection();
     const subjects = o.subjects();
+    const group: Array<{ seq: number; ready: Ready }> = [];
     for (const c of batch) {
       const seq = ++this.#seq;
       const s = c.station;
@@ -208,39 +213,64 @@ export class EventPublisher {
         event: { type: c.name, node: o.nodeId, shard: o.shardId, seq, at: new Date(c.at).toISOString(), identity: s.identity, account: s.account, ocppVersion: s.version, transport: s.transport, connId: s.connId, ...c.fields },
         at: c.at,
       };
-      if (!this.#spooling && js !== null && this.#inFlight.size < this.#maxPending) this.#publish(js, seq, ready);
+      if (!this.#spooling && js !== null && nc !== null && this.#inFlight.size + group.length < this.#maxPending) group.push({ seq, ready });
       else {
         if (!this.#spooling) this.#turnToSpool(js === null ? 'NATS or the stream not ready' : 'too many publishes pending');
         if (this.#add(ready) === null) this.#o.metrics.events.dropped++;
       }
     }
+    if (group.length > 0) this.#publish(js!, nc!, group);
   }
 
-  #publish(js: JetStreamClient, seq: number, ready: Ready): void {
-    let data: Uint8Array;
-    try {
-      data = encoder.encode(JSON.stringify(ready.event));
-    } catch (error) {
-      // Not expected (payloads are parsed JSON, depth-bounded); never lets a station's message take the shard down.
-      this.#o.metrics.events.dropped++;
-      this.#logRateLimited('error', { err: error, subject: ready.subject }, 'an event could not be serialized; dropped');
-      return;
+  /**
+   * One turn's events: all but the last as plain publishes on the stream's subjects, the last with JetStream's
+   * acknowledgement. The stream stores a connection's messages in the order they arrive, so the last one's
+   * acknowledgement confirms the whole group; without it the whole group goes to the spool (a duplicate the stream
+   * already holds is dropped there by its Nats-Msg-Id). One acknowledgement per turn instead of one per event: a
+   * JetStream publish costs the client a request, a reply subscription and a timer.
+   */
+  #publish(js: JetStreamClient, nc: NatsConnection, group: Array<{ seq: number; ready: Ready }>): void {
+    const flights: Array<{ seq: number; flight: InFlight; data: Uint8Array }> = [];
+    for (const { seq, ready } of group) {
+      try {
+        flights.push({ seq, flight: { ready, moved: false, entry: null }, data: encoder.encode(JSON.stringify(ready.event)) });
+      } catch (error) {
+        // Not expected (payloads are parsed JSON, depth-bounded); never lets a station's message take the shard down.
+        this.#o.metrics.events.dropped++;
+        this.#logRateLimited('error', { err: error, subject: ready.subject }, 'an event could not be serialized; dropped');
+      }
     }
-    const flight: InFlight = { ready, moved: false, entry: null };
-    this.#inFlight.set(seq, flight);
+    if (flights.length === 0) return;
+    for (const f of flights) this.#inFlight.set(f.seq, f.flight);
+    const last = flights[flights.length - 1]!;
+    try {
+      for (let i = 0; i < flights.length - 1; i++) {
+        const f = flights[i]!;
+        const h = headers();
+        h.set('Nats-Msg-Id', f.flight.ready.msgId);
+        nc.publish(f.flight.ready.subject, f.data, { headers: h });
+      }
+    } catch (error) {
+      // The connection closed under us: the group is settled as failed below, through the acknowledged publish.
+      this.#logRateLimited('warn', { err: error }, 'events: a plain publish failed');
+    }
     const metrics = this.#o.metrics.events;
-    js.publish(ready.subject, data, { msgID: ready.msgId, timeout: PUBLISH_TIMEOUT_MS }).then(
+    js.publish(last.flight.ready.subject, last.data, { msgID: last.flight.ready.msgId, timeout: PUBLISH_TIMEOUT_MS }).then(
       () => {
-        metrics.published++;
-        // Confirmed after all: its spool copy need not be published again.
-        if (flight.entry !== null) this.#o.spool.ack(flight.entry);
-        this.#settled(seq);
+        metrics.published += flights.length;
+        for (const f of flights) {
+          // Confirmed after all: its spool copy need not be published again.
+          if (f.flight.entry !== null) this.#o.spool.ack(f.flight.entry);
+          this.#settled(f.seq);
+        }
       },
       (error: unknown) => {
-        metrics.failed++;
+        metrics.failed += flights.length;
         if (!this.#spooling) this.#turnToSpool(`publish failed: ${(error as Error).message}`);
-        if (flight.moved && flight.entry === null) metrics.dropped++;
-        this.#settled(seq);
+        for (const f of flights) {
+          if (f.flight.moved && f.flight.entry === null) metrics.dropped++;
+          this.#settled(f.seq);
+        }
       },
     );
   }

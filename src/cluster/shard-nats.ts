@@ -214,6 +214,7 @@ export class ShardNats {
         config: config.cluster.events,
         spool: this.#eventsLog,
         client: () => this.#client('events'),
+        connection: () => this.#link?.connection ?? null,
         metrics: this.#o.metrics,
         logger: this.#o.logger,
       });
