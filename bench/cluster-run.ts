@@ -62,7 +62,7 @@ export async function runCluster(name: string, s: ClusterScenario, workDir: stri
   try {
     for (let i = 0; i < s.nodes; i++) {
       const configFile = join(workDir, `cluster-n${i}.json`);
-      writeFileSync(configFile, JSON.stringify({ cluster: { enable: true, nodeId: `n${i}`, nats: { servers: [nats.url] }, directory: { ttlS: s.ttlS } } }));
+      writeFileSync(configFile, JSON.stringify({ cluster: { enable: true, nodeId: `n${i}`, nats: { servers: [nats.url] }, nodeTtlS: s.nodeTtlS } }));
       nodes.push(await startServer('router', { workers: s.workers, workDir, cpuProfDir: null, configFile }));
     }
     const urls = nodes.map((n) => n.url);
@@ -114,7 +114,7 @@ export async function runCluster(name: string, s: ClusterScenario, workDir: stri
     const after = await fleet.report();
     const failoverS = back.booted === s.stations && back.bootsSinceMark >= held[0]! ? after.lastBootMs / 1000 : NaN;
 
-    const conditions = `${name}: ${s.nodes} nodes × WORKERS=${s.workers} on one machine, NATS ${facts.cores} cores shared, ${s.stations} stations from ${fleet.procs.length} load generator processes, open loop ${s.ratePerS} CALLs/s, mix ${JSON.stringify(s.mix)}, window ${s.holdS} s, directory ttl ${s.ttlS} s | ${String(facts.cpuModel)}, ${String(facts.cores)} cores, Node ${String(facts.node)}, git ${String(facts.gitRev)}${facts.gitDirty === true ? '+dirty' : ''}`;
+    const conditions = `${name}: ${s.nodes} nodes × WORKERS=${s.workers} on one machine, NATS ${facts.cores} cores shared, ${s.stations} stations from ${fleet.procs.length} load generator processes, open loop ${s.ratePerS} CALLs/s, mix ${JSON.stringify(s.mix)}, window ${s.holdS} s, node ttl ${s.nodeTtlS} s, directory ttl default | ${String(facts.cpuModel)}, ${String(facts.cores)} cores, Node ${String(facts.node)}, git ${String(facts.gitRev)}${facts.gitDirty === true ? '+dirty' : ''}`;
     process.stdout.write(`\n${conditions}\n`);
     process.stdout.write(
       `${table(

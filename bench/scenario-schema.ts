@@ -95,7 +95,7 @@ export interface ClusterScenario extends Common {
   timeoutS: number;
   reconnect: { minDelayMs: number; maxDelayMs: number };
   /** Directory entry ttl of the nodes. */
-  ttlS: number;
+  nodeTtlS: number;
 }
 
 export type Scenario = FleetScenario | StormScenario | FanoutScenario | ClusterScenario | ExternalScenario;
@@ -206,7 +206,7 @@ export const SCENARIO_SCHEMA = {
           properties: { minDelayMs: { type: 'integer', minimum: 0, maximum: 60000 }, maxDelayMs: { type: 'integer', minimum: 1, maximum: 120000 } },
           default: { minDelayMs: 100, maxDelayMs: 2000 },
         },
-        ttlS: { type: 'integer', minimum: 10, maximum: 3600, default: 15 },
+        nodeTtlS: { type: 'integer', minimum: 3, maximum: 3600, default: 15 },
       },
     },
     {

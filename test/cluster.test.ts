@@ -26,13 +26,13 @@ interface Cluster {
   start(i: number): Promise<RouterProcess>;
 }
 
-async function cluster(t: { after(fn: () => unknown): void }, count: number): Promise<Cluster> {
+async function cluster(t: { after(fn: () => unknown): void }, count: number, directoryTtlS = 30): Promise<Cluster> {
   const nats = await privateNats(t);
   const dir = await mkdtemp(join(tmpdir(), 'ocpp-router-cluster-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const start = async (i: number): Promise<RouterProcess> => {
     const config = join(dir, `n${i}.json`);
-    await writeFile(config, JSON.stringify({ cluster: { enable: true, nodeId: `n${i}`, nats: { servers: [nats.url], reconnectWaitMs: 100, reconnectMaxWaitMs: 1000 }, directory: { ttlS: 10 }, requestTimeoutMs: 2000 }, ocpp: { callTimeoutMs: 5000 } }));
+    await writeFile(config, JSON.stringify({ cluster: { enable: true, nodeId: `n${i}`, nats: { servers: [nats.url], reconnectWaitMs: 100, reconnectMaxWaitMs: 1000 }, directory: { ttlS: directoryTtlS }, nodeTtlS: 3, requestTimeoutMs: 2000 }, ocpp: { callTimeoutMs: 5000 } }));
     return spawnRouter(t, { config, dataDir: join(dir, `data-${i}`) });
   };
   const nodes: RouterProcess[] = [];
@@ -143,7 +143,8 @@ test('a node killed with SIGKILL and NATS restarted mid-run: the others keep ser
   const s0 = await station(n0, 'K-0');
   const s1 = await station(n1, 'K-1');
   const s2 = await station(c.nodes[2]!, 'K-2');
-  t.after(() => Promise.all([s0.close(), s1.close(), s2.close()]));
+  const s3 = await station(c.nodes[2]!, 'K-3');
+  t.after(() => Promise.all([s0.close(), s1.close(), s2.close(), s3.close()]));
   await waitFor(async () => (await command(n0, 'K-2', 'Reset', { type: 'Soft' })).status === 200, 10_000, 'K-2 reachable from n0');
 
   // Node 2 dies: its station reconnects to node 1; until then commands for it answer 503 (or 409 once expired).
@@ -156,6 +157,16 @@ test('a node killed with SIGKILL and NATS restarted mid-run: the others keep ser
   await waitFor(async () => (await command(n0, 'K-2', 'Reset', { type: 'Soft' })).status === 200, 10_000, 'K-2 reachable again on n1');
   // The others were not disturbed.
   assert.equal((await command(n1, 'K-0', 'Reset', { type: 'Soft' })).status, 200);
+  // K-3 does not come back: once n2's heartbeat is older than nodeTtlS (3 s), its entry no longer counts, long
+  // before the directory's own ttl (30 s) removes it.
+  const killedAt = Date.now();
+  const gone = await waitFor(async () => {
+    const r = await command(n0, 'K-3', 'Reset', { type: 'Soft' });
+    return r.status === 404 || r.status === 409 ? r : null;
+  }, 15_000, 'K-3 free once its node is dead');
+  // 404: n0 never saw K-3 itself, and no live node holds it (409 where the node knows the station).
+  assert.match(JSON.stringify(gone.body), /STATION_NOT_FOUND|STATION_NOT_CONNECTED/);
+  assert.ok(Date.now() - killedAt < 10_000, `dead node noticed after ${Date.now() - killedAt} ms`);
 
   // NATS goes away: every node keeps answering its own stations; cross-node commands say 503 with a reason.
   await c.nats.stop();
@@ -170,13 +181,27 @@ test('a node killed with SIGKILL and NATS restarted mid-run: the others keep ser
   // NATS back: the nodes reconnect, write their stations again, and reach each other.
   await c.nats.start();
   await waitFor(async () => (await command(n0, 'K-1', 'Reset', { type: 'Soft' })).status === 200, 20_000, 'cross-node commands after NATS is back');
-  // The killed node's heartbeat expires with the ttl (10 s here): the cluster then lists the two alive.
+  // The killed node's heartbeat is older than nodeTtlS: the cluster lists the two alive.
   const status = await waitFor(async () => {
     const st = (await (await fetch(`http://127.0.0.1:${n1.port}/api/v1/cluster`)).json()) as { nats: string; nodes: Array<{ node: string }> };
     return st.nodes?.length === 2 ? st : null;
   }, 20_000, 'the dead node gone from the cluster');
   assert.equal(status.nats, 'up');
   assert.deepEqual(status.nodes.map((n) => n.node), ['n0', 'n1']);
+});
+
+test('a node renews its directory entries before they expire: a station connected longer than the ttl stays reachable', LIMIT, async (t) => {
+  const c = await cluster(t, 2, 10);
+  const [n0, n1] = c.nodes as [RouterProcess, RouterProcess];
+  const s1 = await station(n1, 'LONG-1');
+  t.after(() => s1.close());
+  await waitFor(async () => (await command(n0, 'LONG-1', 'Reset', { type: 'Soft' })).status === 200, 10_000, 'LONG-1 reachable from n0');
+  // Past the bucket's max age (10 s): without renewal the entry would be gone.
+  await new Promise((resolve) => setTimeout(resolve, 12_000));
+  assert.equal((await command(n0, 'LONG-1', 'Reset', { type: 'Soft' })).status, 200);
+  const writes = await (await fetch(`http://127.0.0.1:${n1.port}/metrics`)).text();
+  const renewed = /ocpp_cluster_directory_writes_total\{[^}]*outcome="written"[^}]*\} (\d+)/.exec(writes);
+  assert.ok(renewed !== null && Number(renewed[1]) >= 3, `the entry was written again (${renewed?.[1]} writes)`);
 });
 
 test('the emulator spread over two nodes moves to the one left when the other is killed', LIMIT, async (t) => {

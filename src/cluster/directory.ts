@@ -8,8 +8,11 @@
  *  - `since` is the KV revision of the connection's first write: the order of connections across the cluster. A
  *    renewal keeps it, so renewing never looks like a new connection;
  *  - a disconnect deletes the entry only if it is still this node's (a newer owner's entry is never removed);
- *  - entries expire `ttlS` after their last write (the bucket's max age): a node renews its own every third of
- *    it, so the entries of a node that died are gone within `ttlS`.
+ *  - a lookup ignores the entry of a node that is not alive (no heartbeat within `nodeTtlS`, node-service.ts), so a
+ *    dead node's stations are free again within seconds, with no per-station traffic while all is well;
+ *  - entries expire `ttlS` after their last write (the bucket's max age, default an hour): a node renews each of its
+ *    own every third of it, spread over time (a few per second, not all at once), so the entries of stations that
+ *    were on a dead node and never came back do not stay forever.
  * Writes for one station run in order (connect before disconnect); stations run side by side, bounded. While NATS
  * is away nothing is written; when it is back every station this node holds is written again (re-registered).
  */
@@ -32,6 +35,8 @@ export interface DirectoryEntry {
 interface Held {
   /** Our entry's current revision (0: not written yet). */
   revision: number;
+  /** When our entry was last written (epoch ms; 0: not yet). */
+  writtenAt: number;
   since: number;
   version: string;
 }
@@ -41,7 +46,12 @@ export interface DirectoryEvents {
   replaced(identity: string, node: string): void;
   /** Tell `node` that it lost `identity` to a connection with order `since` (it closes an older one). */
   notify(node: string, identity: string, since: number): void;
+  /** Whether `node` is alive (its heartbeat within `nodeTtlS`). */
+  alive(node: string): Promise<boolean>;
 }
+
+/** How often the entries due for renewal are looked for. */
+const RENEW_TICK_MS = 1000;
 
 export class Directory {
   #link: NatsLink;
@@ -71,7 +81,7 @@ export class Directory {
       this.#kv = null;
       this.#opening = null;
     });
-    this.#renewTimer = setInterval(() => this.#renewAll(), (this.#config.ttlS * 1000) / 3);
+    this.#renewTimer = setInterval(() => this.#renewDue(), RENEW_TICK_MS);
     this.#renewTimer.unref();
   }
 
@@ -92,7 +102,7 @@ export class Directory {
 
   /** This node holds `identity` now (a new connection). */
   connected(identity: string, version: string): void {
-    this.#held.set(identity, { revision: 0, since: 0, version });
+    this.#held.set(identity, { revision: 0, writtenAt: 0, since: 0, version });
     this.#queue(identity, () => this.#claim(identity, true));
   }
 
@@ -120,14 +130,15 @@ export class Directory {
     this.#events.replaced(identity, node);
   }
 
-  /** Who holds `identity`, or null (not connected anywhere, or NATS unreachable: `unavailable`). */
+  /** Who holds `identity`, or null (not connected anywhere, or held by a node that is not alive). */
   async lookup(identity: string): Promise<DirectoryEntry | null> {
     const kv = await this.#bucket();
     const entry = await kv.get(directoryKey(identity));
     if (entry === null || entry.operation !== 'PUT') return null;
     const value = entry.json<DirectoryEntry>();
-    // A node that stopped renewing: its entry is older than the ttl (the server removes it soon after).
+    // Not renewed within the ttl (the server removes it soon after), or its node is dead.
     if (Date.now() - entry.created.getTime() > this.#config.ttlS * 1000) return null;
+    if (!(await this.#events.alive(value.node))) return null;
     return { ...value, since: value.since === 0 ? entry.revision : value.since };
   }
 
@@ -157,6 +168,7 @@ export class Directory {
         const revision = current === null ? await kv.create(key, value) : await kv.update(key, value, current.revision);
         this.stats.writes++;
         held.revision = revision;
+        held.writtenAt = Date.now();
         if (held.since === 0) held.since = revision;
         if (previous !== null && previous.node !== this.#node) {
           this.stats.replacedThere++;
@@ -180,11 +192,24 @@ export class Directory {
     try {
       if (held.revision === 0) throw new Error('never written');
       held.revision = await kv.update(directoryKey(identity), value, held.revision);
+      held.writtenAt = Date.now();
       this.stats.writes++;
     } catch {
       // Changed (or expired) since our last write: settle it like a new write that keeps its order.
       this.stats.conflicts++;
       await this.#claim(identity, false);
+    }
+  }
+
+  /**
+   * Entries written more than a third of the ttl ago (or never: a write that failed), renewed now; connects are
+   * spread over time, so are these.
+   */
+  #renewDue(): void {
+    if (!this.#link.up) return;
+    const due = Date.now() - (this.#config.ttlS * 1000) / 3;
+    for (const [identity, held] of this.#held) {
+      if (held.writtenAt < due && !this.#chains.has(identity)) this.#queue(identity, () => this.#renew(identity));
     }
   }
 

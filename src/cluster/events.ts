@@ -6,8 +6,9 @@
  * kinds are `StationConnected`, `StationDisconnected` and `CommandResult`, and a message whose action is not one
  * of the OCPP schemas' goes under `_unknown` (a station cannot invent subjects).
  *
- * The frame path only appends an object to a batch. The batch goes out at the end of the event-loop turn: published
- * with acks, at most `maxPending` unacknowledged. When NATS is away, the stream is not ready, a publish fails or too
+ * The frame path only appends an object to a batch. The batch goes out at the end of the event-loop turn: plain
+ * publishes on the stream's subjects and one acknowledged publish last, whose acknowledgement confirms the group
+ * (see #publish); at most `maxPending` events unconfirmed. When NATS is away, the stream is not ready, a publish fails or too
  * many are pending, the publisher turns to its durable spool (a DurableLog on disk): everything still unconfirmed is
  * written there in order, and so is every later event until the spool is published (./outbox.ts) and empty again;
  * then events go straight out again. An event the spool cannot take (full) is dropped and counted.

@@ -6,8 +6,9 @@
  *    NATS's payload limit;
  *  - the operator's commands on `<prefix>.cmd.<identity>.<action>` reach one node of the queue group, which routes
  *    them to the station wherever it is;
- *  - the nodes bucket (KV, with the directory's ttl) says which nodes are alive: each writes its own key every third
- *    of the ttl.
+ *  - the nodes bucket (KV, max age `nodeTtlS`) says which nodes are alive: each writes its own key every third of
+ *    it; `alive(node)` answers from what the last heartbeat read (one KV get for a node it did not see alive), so a
+ *    lookup in the directory can ignore a dead node's entries without any per-station renewal.
  * Answers are `{ok: true, value}` or `{ok: false, error: {code, message, details}}` (RouterError across nodes).
  */
 import { Kvm, type KV } from '@nats-io/kv';
@@ -52,6 +53,8 @@ export class NodeService {
   readonly stats = { requestsIn: 0, requestsOut: 0, failuresOut: 0 };
   /** Nodes alive at the last heartbeat (null before the first). */
   aliveNodes: number | null = null;
+  /** Per node, when its heartbeat was last written (epoch ms), as last read. */
+  #lastSeen = new Map<string, number>();
 
   constructor(link: NatsLink, subjects: Subjects, node: string, options: { ttlS: number; log: LinkLog; info(): Omit<NodeInfo, 'node' | 'at'> }) {
     this.node = node;
@@ -232,7 +235,9 @@ export class NodeService {
     try {
       const info: NodeInfo = { node: this.node, at: Date.now(), ...this.#info() };
       await (await this.#bucket()).put(this.node, JSON.stringify(info));
-      this.aliveNodes = (await this.nodes()).length;
+      const nodes = await this.nodes();
+      this.aliveNodes = nodes.length;
+      this.#lastSeen = new Map(nodes.map((n) => [n.node, n.at]));
     } catch (error) {
       this.#log.warn({ err: error }, 'cluster: cannot write this node\'s heartbeat');
     }
@@ -249,6 +254,21 @@ export class NodeService {
       out.push(entry.json<NodeInfo>());
     }
     return out.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+  }
+
+  /**
+   * Whether `node` wrote its heartbeat within `nodeTtlS`. From the last heartbeat's read when that says so; else one
+   * KV get (a node that joined since, or one that may have died): never a false "dead" for a node that just started.
+   */
+  async alive(node: string): Promise<boolean> {
+    if (node === this.node) return true;
+    const seen = this.#lastSeen.get(node);
+    if (seen !== undefined && Date.now() - seen < this.#ttlMs) return true;
+    const entry = await (await this.#bucket()).get(node);
+    if (entry === null || entry.operation !== 'PUT') return false;
+    const at = entry.created.getTime();
+    this.#lastSeen.set(node, at);
+    return Date.now() - at < this.#ttlMs;
   }
 
   /** Leaves the cluster: this node's heartbeat key goes, subscriptions end. */

@@ -45,9 +45,10 @@ export const clusterSchema: SchemaNode = object('Several router nodes as one cen
   nats: natsConnection,
   directory: object('The station directory: a JetStream KV bucket of identity → node.', {
     bucket: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'ocpp_directory', description: 'KV bucket of the directory (created when missing).' },
-    ttlS: int(10, 86_400, 60, 'Entries expire this long after their last write; each node writes its stations again every third of it, so a dead node\'s entries are gone within `ttlS`.', 's'),
+    ttlS: int(10, 7 * 86_400, 3600, 'Entries expire this long after their last write (the bucket\'s max age); each node writes its own again every third of it, so the entries of stations that were on a dead node and never came back are gone within `ttlS`. Lookups ignore a dead node\'s entries sooner (`nodeTtlS`).', 's'),
     renewConcurrency: int(1, 10_000, 64, 'Directory writes in flight when a node renews its entries.'),
   }),
+  nodeTtlS: int(3, 3600, 15, 'A node writes its heartbeat (KV `<prefix>_nodes`) every third of this; a node not heard from for `nodeTtlS` is dead: it leaves the node list and lookups ignore its directory entries.', 's'),
   requestTimeoutMs: int(100, 600_000, 5000, 'Time another node gets to answer a request that is not a station command (lists, id blocks).', 'ms'),
   transactionIdBlock: int(1, 1_000_000, 256, 'Transaction ids a node takes from the cluster at a time (a KV counter, compare-and-set).'),
   events: object('Station messages, connects, disconnects and command results published to a JetStream stream.', {

@@ -145,6 +145,7 @@ export interface Config {
     nodeId: string | null;
     nats: NatsConnectionConfig;
     directory: { bucket: string; ttlS: number; renewConcurrency: number };
+    nodeTtlS: number;
     requestTimeoutMs: number;
     transactionIdBlock: number;
     events: { enable: boolean; stream: string; actions: string[]; exclude: string[]; maxAgeS: number; maxBytes: number; replicas: number; maxPending: number; spool: { maxBytes: number } };

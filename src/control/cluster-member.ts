@@ -59,10 +59,11 @@ export class ClusterMember {
     const log = logger.child({ cluster: this.node });
     const subjects = new Subjects(c.subjectPrefix);
     this.link = new NatsLink(c.nats, `ocpp-router ${this.node}`, log);
-    this.service = new NodeService(this.link, subjects, this.node, { ttlS: c.directory.ttlS, log, info: () => ({ startedAt: this.#startedAt, stations: this.directory.size, port: host.port() }) });
+    this.service = new NodeService(this.link, subjects, this.node, { ttlS: c.nodeTtlS, log, info: () => ({ startedAt: this.#startedAt, stations: this.directory.size, port: host.port() }) });
     this.directory = new Directory(this.link, c.directory, this.node, log, {
       replaced: (identity) => host.closeReplaced(identity),
       notify: (node, identity, since) => this.service.tell(node, 'replaced', { identity, node: this.node, since }),
+      alive: (node) => this.service.alive(node),
     });
     this.transactionIds = new ClusterTransactionIds(this.link, c.subjectPrefix, localHighWater);
     this.service.handle('call', (body) => {
