@@ -33,7 +33,7 @@ export type MixAction = 'Heartbeat' | 'StatusNotification' | 'MeterValues';
 
 export interface FleetConfig {
   url: string;
-  /** Several nodes of one central system: station n starts on urls[n % length] and moves on after a loss. */
+  /** Several nodes of one central system: station n starts on urls[n % length] and moves to another (at random) after a loss. */
   urls?: string[];
   firstStation: number;
   stations: number;
@@ -281,7 +281,9 @@ function threadMain(init: ThreadInit): void {
       this.inFlight = 0;
       this.ws = null;
       if (!closing && config.reconnect !== null) {
-        this.node++;
+        // Another node, at random: a dead node's stations spread over the rest (all on its neighbour would put
+        // more on it than a process may hold here).
+        this.node += 1 + Math.floor(Math.random() * Math.max(1, (config.urls?.length ?? 1) - 1));
         const { minDelayMs, maxDelayMs } = config.reconnect;
         const span = Math.min(maxDelayMs * 8, Math.max(minDelayMs, maxDelayMs) * 2 ** Math.min(this.failures, 3));
         this.failures++;

@@ -128,9 +128,13 @@ export abstract class StationLink extends StationBase implements WsHandler {
   }
 
   #scheduleReconnect(): void {
-    // A central system with several nodes: the next attempt goes to the next node.
+    // A central system with several nodes: the next attempt goes to one of the other nodes, chosen at random, so the
+    // stations of a node that died spread over the rest instead of all landing on its neighbour.
     const urls = this.spec.urls;
-    if (urls !== undefined && urls.length > 1) this.spec.url = urls[(urls.indexOf(this.spec.url) + 1) % urls.length]!;
+    if (urls !== undefined && urls.length > 1) {
+      const others = urls.filter((u) => u !== this.spec.url);
+      this.spec.url = others[Math.floor(Math.random() * others.length)] ?? urls[0]!;
+    }
     const t = this.ctx.timings;
     const delay = backoffMs(++this.#reconnectAttempts, { initialMs: t.reconnectMinMs, maxMs: t.reconnectMaxMs, jitter: RECONNECT_JITTER });
     this.state = 'offline';
