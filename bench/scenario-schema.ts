@@ -112,6 +112,25 @@ const common = {
   concurrency: { type: 'integer', minimum: 1, maximum: 20000, default: 200 },
   connectTimeoutMs: { type: 'integer', minimum: 100, maximum: 120000, default: 15000 },
 };
+/** The steady traffic of the fleet and cluster kinds: rate, message mix, warm-up. */
+const traffic = {
+  ratePerS: { type: 'number', minimum: 1, maximum: 1000000, default: 1000 },
+  mix: {
+    type: 'object',
+    additionalProperties: false,
+    minProperties: 1,
+    properties: { Heartbeat: { type: 'number', minimum: 0 }, StatusNotification: { type: 'number', minimum: 0 }, MeterValues: { type: 'number', minimum: 0 } },
+  },
+  warmupS: { type: 'number', minimum: 0, maximum: 120, default: 3 },
+};
+/** How stations reconnect after a loss (storms, cluster failover). */
+const reconnect = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['minDelayMs', 'maxDelayMs'],
+  properties: { minDelayMs: { type: 'integer', minimum: 0, maximum: 60000 }, maxDelayMs: { type: 'integer', minimum: 1, maximum: 120000 } },
+  default: { minDelayMs: 100, maxDelayMs: 2000 },
+};
 const commonRequired = ['kind', 'description', 'targets', 'stations'];
 
 export const SCENARIO_SCHEMA = {
@@ -130,15 +149,8 @@ export const SCENARIO_SCHEMA = {
         kind: { const: 'fleet' },
         ...common,
         traffic: { enum: ['open', 'closed'] },
-        ratePerS: { type: 'number', minimum: 1, maximum: 1000000, default: 1000 },
+        ...traffic,
         inFlight: { type: 'integer', minimum: 1, maximum: 64, default: 1 },
-        mix: {
-          type: 'object',
-          additionalProperties: false,
-          minProperties: 1,
-          properties: { Heartbeat: { type: 'number', minimum: 0 }, StatusNotification: { type: 'number', minimum: 0 }, MeterValues: { type: 'number', minimum: 0 } },
-        },
-        warmupS: { type: 'number', minimum: 0, maximum: 120, default: 3 },
         durationS: { type: 'number', exclusiveMinimum: 0, maximum: 600 },
       },
     },
@@ -153,13 +165,7 @@ export const SCENARIO_SCHEMA = {
         timeoutS: { type: 'number', exclusiveMinimum: 0, maximum: 600 },
         prefillStations: { type: 'integer', minimum: 0, maximum: 1000000, default: 0 },
         holdS: { type: 'number', minimum: 0, maximum: 600, default: 0 },
-        reconnect: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['minDelayMs', 'maxDelayMs'],
-          properties: { minDelayMs: { type: 'integer', minimum: 0, maximum: 60000 }, maxDelayMs: { type: 'integer', minimum: 1, maximum: 120000 } },
-          default: { minDelayMs: 100, maxDelayMs: 2000 },
-        },
+        reconnect,
       },
     },
     {
@@ -187,25 +193,12 @@ export const SCENARIO_SCHEMA = {
         ...common,
         targets: { ...targets, items: { enum: ['router'] } },
         nodes: { type: 'integer', minimum: 2, maximum: 8 },
-        ratePerS: { type: 'number', minimum: 1, maximum: 1000000, default: 1000 },
-        mix: {
-          type: 'object',
-          additionalProperties: false,
-          minProperties: 1,
-          properties: { Heartbeat: { type: 'number', minimum: 0 }, StatusNotification: { type: 'number', minimum: 0 }, MeterValues: { type: 'number', minimum: 0 } },
-        },
-        warmupS: { type: 'number', minimum: 0, maximum: 120, default: 3 },
+        ...traffic,
         holdS: { type: 'number', exclusiveMinimum: 0, maximum: 600 },
         commands: { type: 'integer', minimum: 1, maximum: 1000000, default: 2000 },
         httpConcurrency: { type: 'integer', minimum: 1, maximum: 4096, default: 16 },
         timeoutS: { type: 'number', exclusiveMinimum: 0, maximum: 600, default: 120 },
-        reconnect: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['minDelayMs', 'maxDelayMs'],
-          properties: { minDelayMs: { type: 'integer', minimum: 0, maximum: 60000 }, maxDelayMs: { type: 'integer', minimum: 1, maximum: 120000 } },
-          default: { minDelayMs: 100, maxDelayMs: 2000 },
-        },
+        reconnect,
         nodeTtlS: { type: 'integer', minimum: 3, maximum: 3600, default: 15 },
       },
     },

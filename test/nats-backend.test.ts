@@ -16,7 +16,7 @@ import { connect } from '@nats-io/transport-node';
 import { privateNats } from './helpers/nats.js';
 import { streamReader } from './helpers/nats-stream.js';
 import { startTestServer, TestStation, waitFor } from './helpers/server.js';
-import { spawnRouter } from './helpers/router-process.js';
+import { spawnRouter, stdoutLines } from './helpers/router-process.js';
 
 const WORKER = fileURLToPath(new URL('../../conf/nats/worker-example.mjs', import.meta.url));
 const BOOT = { chargePointVendor: 'V', chargePointModel: 'M' };
@@ -33,14 +33,7 @@ async function scrape(port: number): Promise<string> {
 function spawnWorker(t: { after(fn: () => unknown): void }, url: string, name: string): { lines: string[]; ready: Promise<void> } {
   const child = spawn(process.execPath, [WORKER], { env: { ...process.env, NATS_URL: url, WORKER_NAME: name, LOG_REQUESTS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => child.kill('SIGKILL'));
-  const lines: string[] = [];
-  let buffer = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    const parts = buffer.split('\n');
-    buffer = parts.pop()!;
-    lines.push(...parts);
-  });
+  const lines = stdoutLines(child.stdout!);
   const ready = new Promise<void>((resolve, reject) => {
     child.stderr!.on('data', (chunk: Buffer) => (chunk.toString().includes('answering') ? resolve() : undefined));
     child.once('exit', (code) => reject(new Error(`worker ${name} exited with ${code}`)));

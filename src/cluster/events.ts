@@ -123,6 +123,7 @@ export class EventPublisher {
       name: 'events spool',
       log: options.spool,
       client: options.client,
+      connection: options.connection,
       toMessage: eventMessage,
       window: DRAIN_WINDOW,
       publishTimeoutMs: PUBLISH_TIMEOUT_MS,

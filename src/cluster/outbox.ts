@@ -3,13 +3,17 @@
  * (events NATS could not take when they happened) and the NATS backend's fallback records (requests the built-in
  * responder answered). Rounds of up to `window` entries are read from disk in one go, published with acks
  * (pipelined, each with its `Nats-Msg-Id`, so a retry of something the stream already has is dropped by the
- * stream), and acked in the log once JetStream confirmed them. A round with a failure is retried from its
+ * stream), and acked in the log once JetStream confirmed them. With `connection` (the events: many, small), a
+ * round is plain publishes and one acknowledged publish last, whose acknowledgement confirms the round (the stream
+ * stores one connection's messages in order), as the events publisher does: a spool drains several times faster
+ * than one acknowledgement per entry would let it, so a publisher that fell behind catches up. A round with a failure is retried from its
  * first unconfirmed entry after a backoff (0.5 s doubling to 30 s), or as soon as the connection is up again.
  *
  * Order: entries are published in log order; only an entry whose publish failed while later ones of its round
  * were stored comes after them (the events carry a sequence number for consumers that need the exact order).
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
 import type { DurableLog, LogEntry } from '../store/durable-log.js';
 import { backoffMs } from '../protocol/backoff.js';
 import type { LinkLog } from './connection.js';
@@ -26,6 +30,8 @@ export interface OutboxOptions {
   log: DurableLog;
   /** The JetStream client while NATS is up and the stream exists; null otherwise (the outbox waits for kick()). */
   client(): JetStreamClient | null;
+  /** The core connection under `client`: rounds confirmed by one acknowledgement (see the header). */
+  connection?(): NatsConnection | null;
   /** The message of a log body; null for a body that cannot be one (dropped, counted as unusable). */
   toMessage(body: Record<string, unknown>): OutboxMessage | null;
   /** Entries per round. */
@@ -41,6 +47,8 @@ export interface OutboxOptions {
   unusable(count: number): void;
   logger: LinkLog;
 }
+
+type Outcome = 'stored' | 'duplicate' | 'unusable';
 
 const RETRY_INITIAL_MS = 500;
 const RETRY_MAX_MS = 30_000;
@@ -116,14 +124,9 @@ export class JetStreamOutbox {
       o.unusable(batch.length);
       return;
     }
-    const results = await Promise.allSettled(
-      batch.map((_, i) => {
-        const message = o.toMessage(bodies[i]!);
-        if (message === null) return Promise.resolve('unusable' as const);
-        // A duplicate: the stream had it already (an earlier attempt whose acknowledgement was lost).
-        return js.publish(message.subject, message.data, { msgID: message.msgId, timeout: o.publishTimeoutMs }).then((ack) => (ack.duplicate ? ('duplicate' as const) : ('stored' as const)));
-      }),
-    );
+    const messages = bodies.map((body) => o.toMessage(body));
+    const nc = o.connection?.() ?? null;
+    const results = nc === null ? await this.#eachAcknowledged(js, messages) : await this.#oneAcknowledgement(js, nc, messages);
     let published = 0;
     let unusable = 0;
     let failed = 0;
@@ -155,6 +158,40 @@ export class JetStreamOutbox {
       this.#lastLog = now;
       o.logger.warn({ err: firstError, spool: o.name, failed, waiting: o.log.size, failuresInRow: this.#failuresInRow }, `${o.name}: publishing to JetStream failed; retrying`);
     }
+  }
+
+  /** Every message with its own acknowledgement, pipelined. */
+  #eachAcknowledged(js: JetStreamClient, messages: Array<OutboxMessage | null>): Promise<Array<PromiseSettledResult<Outcome>>> {
+    return Promise.allSettled(
+      messages.map((message) => {
+        if (message === null) return Promise.resolve('unusable' as const);
+        // A duplicate: the stream had it already (an earlier attempt whose acknowledgement was lost).
+        return js.publish(message.subject, message.data, { msgID: message.msgId, timeout: this.#o.publishTimeoutMs }).then((ack) => (ack.duplicate ? ('duplicate' as const) : ('stored' as const)));
+      }),
+    );
+  }
+
+  /** All but the last as plain publishes, the last acknowledged: its outcome is every message's. */
+  async #oneAcknowledgement(js: JetStreamClient, nc: NatsConnection, messages: Array<OutboxMessage | null>): Promise<Array<PromiseSettledResult<Outcome>>> {
+    let last = messages.length - 1;
+    while (last >= 0 && messages[last] === null) last--;
+    if (last < 0) return messages.map(() => ({ status: 'fulfilled', value: 'unusable' }));
+    let outcome: PromiseSettledResult<Outcome>;
+    try {
+      for (let i = 0; i < last; i++) {
+        const m = messages[i];
+        if (m === null || m === undefined) continue;
+        const h = headers();
+        h.set('Nats-Msg-Id', m.msgId);
+        nc.publish(m.subject, m.data, { headers: h });
+      }
+      const m = messages[last]!;
+      await js.publish(m.subject, m.data, { msgID: m.msgId, timeout: this.#o.publishTimeoutMs });
+      outcome = { status: 'fulfilled', value: 'stored' };
+    } catch (error) {
+      outcome = { status: 'rejected', reason: error };
+    }
+    return messages.map((m) => (m === null ? { status: 'fulfilled', value: 'unusable' } : outcome));
   }
 
   /** The connection is (back) up: retry now rather than at the end of the backoff. */

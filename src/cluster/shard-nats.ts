@@ -178,7 +178,9 @@ export class ShardNats {
       void log.close().then(() => log.size === 0 && rmSync(dir, { recursive: true, force: true }));
       this.#o.logger.info({ dir }, `the ${kind} spool of a shard this node no longer runs is published; removed`);
     };
-    return new JetStreamOutbox({ name, log, client: () => this.#client(kind), toMessage: eventMessage, window: 256, publishTimeoutMs: 5000, ...counters, ...(onEmpty === undefined ? {} : { onEmpty }), logger: this.#o.logger });
+    // Events: rounds confirmed by one acknowledgement; fallback records (few, each a station's answer): one each.
+    const connection = kind === 'events' ? { connection: () => this.#link?.connection ?? null } : {};
+    return new JetStreamOutbox({ name, log, client: () => this.#client(kind), ...connection, toMessage: eventMessage, window: 256, publishTimeoutMs: 5000, ...counters, ...(onEmpty === undefined ? {} : { onEmpty }), logger: this.#o.logger });
   }
 
   #client(kind: Kind): JetStreamClient | null {

@@ -71,7 +71,7 @@ export const clusterSchema: SchemaNode = object('Several router nodes as one cen
     maxAgeS: int(0, 10 * 365 * 86_400, 7 * 86_400, 'Events older than this leave the stream; 0 keeps them.', 's'),
     maxBytes: int(0, 2 ** 50, 0, 'Most bytes the stream keeps (the oldest go first); 0: no limit.', 'bytes'),
     replicas: int(1, 5, 1, 'Stream replicas (a clustered NATS).'),
-    maxPending: int(1, 100_000, 1000, 'Publishes awaiting their acknowledgement per shard; beyond it events go to the spool.'),
+    maxPending: int(1, 100_000, 10_000, 'Publishes awaiting their acknowledgement per shard; beyond it events go to the spool.'),
     spool: object('Events that could not be published (NATS away, too many pending): kept on disk, published later in order.', {
       maxBytes: int(MIB, 2 ** 40, 1024 * MIB, 'Most bytes of the node\'s events spool files (`<dataDir>/nats/events/`, shared out over the shards); beyond it events are dropped and counted.', 'bytes'),
     }),

@@ -17,19 +17,25 @@ export interface RouterProcess {
   kill9(): Promise<void>;
 }
 
-export async function spawnRouter(t: { after(fn: () => unknown): void }, options: { config?: string; dataDir: string; env?: Record<string, string> }): Promise<RouterProcess> {
-  const child = spawn(process.execPath, [MAIN, 'serve', '--config', options.config ?? '/dev/null'], {
-    env: { ...process.env, PORT: '0', LISTEN: '127.0.0.1', WORKERS: '2', DATA_DIR: options.dataDir, LOG_LEVEL: 'info', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** The lines a child writes to `stdout`, as they come (the array grows). */
+export function stdoutLines(stdout: NodeJS.ReadableStream): string[] {
   const lines: string[] = [];
   let buffer = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
+  stdout.on('data', (chunk: Buffer) => {
     buffer += chunk.toString();
     const parts = buffer.split('\n');
     buffer = parts.pop()!;
     lines.push(...parts);
   });
+  return lines;
+}
+
+export async function spawnRouter(t: { after(fn: () => unknown): void }, options: { config?: string; dataDir: string; env?: Record<string, string> }): Promise<RouterProcess> {
+  const child = spawn(process.execPath, [MAIN, 'serve', '--config', options.config ?? '/dev/null'], {
+    env: { ...process.env, PORT: '0', LISTEN: '127.0.0.1', WORKERS: '2', DATA_DIR: options.dataDir, LOG_LEVEL: 'info', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines = stdoutLines(child.stdout!);
   child.stderr!.on('data', (chunk: Buffer) => lines.push(chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   t.after(() => {
