@@ -30,6 +30,11 @@ async function scrape(port: number): Promise<string> {
   return fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
 }
 
+/** Both shards of a test server have their NATS connection (until then a CALL is answered as NATS down). */
+async function bothShardsConnected(port: number): Promise<void> {
+  await waitFor(async () => /^ocpp_nats_connected 2$/m.test(await scrape(port)), 10_000, 'both shards connected to NATS');
+}
+
 function spawnWorker(t: { after(fn: () => unknown): void }, url: string, name: string): { lines: string[]; ready: Promise<void> } {
   const child = spawn(process.execPath, [WORKER], { env: { ...process.env, NATS_URL: url, WORKER_NAME: name, LOG_REQUESTS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => child.kill('SIGKILL'));
@@ -47,6 +52,7 @@ test('two worker processes in a queue group share the CALLs; answers are relayed
   await Promise.all(workers.map((w) => w.ready));
   const h = await startTestServer(natsBackend(nats.url, 'error'));
   t.after(() => h.stop());
+  await bothShardsConnected(h.port);
   const stations = await Promise.all(['Q-1', 'Q-2', 'Q.3'].map((id) => TestStation.connect(h.url(id))));
   for (const s of stations) {
     const boot = await s.call('BootNotification', BOOT);
@@ -118,6 +124,7 @@ test('onFailure error: CallError relayed, bad replies and timeouts and no worker
   await nc.flush();
   const h = await startTestServer(natsBackend(nats.url, 'error', 300));
   t.after(() => h.stop());
+  await bothShardsConnected(h.port);
   const s = await TestStation.connect(h.url('E-1'));
   assert.equal((await s.call('BootNotification', BOOT))[0], 3);
   const dt = await s.call('DataTransfer', { vendorId: 'acme' });
@@ -160,6 +167,8 @@ test('onFailure responder: the station is answered, the record reaches the fallb
   const reader = await streamReader(t, nats.url);
   const h = await startTestServer(natsBackend(nats.url, 'responder', 500));
   t.after(() => h.stop());
+  // Connected first: a CALL before that is answered as 'down', not 'noResponders' (both by the responder).
+  await bothShardsConnected(h.port);
   const s = await TestStation.connect(h.url('F.1'));
   // No worker: the responder answers, the record goes to disk, then to JetStream.
   const boot = await s.call('BootNotification', BOOT, 'boot-1');
