@@ -114,6 +114,8 @@ test('every screen: screenshots at 1400×900, one date format, readable charts a
     const ids = await page.locator('.vt-row:not([hidden]) a').allTextContents();
     assert.deepEqual(ids, [...ids].sort());
     await oneDateFormat(page, 'fleet', false);
+    // The charts have data before the screenshot (the metrics are read every few seconds).
+    await page.waitForFunction(`[...document.querySelectorAll('.legend span')].some((s) => /^in /.test(s.textContent) && !s.textContent.includes('—'))`, null, { timeout: 15_000 });
     assert.match((await page.locator('main').innerText()), /updated \d{2}:\d{2}:\d{2}/);
     await page.screenshot({ path: join(SHOTS, 'fleet.png') });
     await axe(page, 'the fleet page');
