@@ -168,7 +168,8 @@ function documentation(): Block[] {
 
 function run(file: string, args: string[], env?: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(file, args, { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+    // The router is local: a proxy of the machine must not see the requests.
+    execFile(file, args, { cwd: ROOT, env: { ...process.env, no_proxy: '*', NO_PROXY: '*', ...env }, timeout: 60_000, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
     });
   });
