@@ -127,7 +127,8 @@ test('Swagger UI at /docs/ and api.yaml are served by the shards, without a CDN'
   assert.match(index.text, /swagger-ui-bundle\.js/);
   assert.doesNotMatch(index.text, /https?:\/\//, 'no external URL');
   const init = await http(h.port, 'GET', '/docs/swagger-initializer.js');
-  assert.match(init.text, /url: '\/api\.yaml'/);
+  // The document inlined (api.yaml as JSON): Swagger UI renders without fetching and parsing it (docs/ui.md).
+  assert.match(init.text, /spec: \{"openapi":"3\.1/);
   for (const file of ['swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'swagger-ui.css']) {
     const r = await http(h.port, 'GET', `/docs/${file}`);
     assert.equal(r.status, 200, file);

@@ -167,7 +167,8 @@ for (const onFailure of ['error', 'spool'] as const) {
     // The database goes away under load.
     pg.stop();
     const atStop = log.acked.length;
-    await new Promise((r) => setTimeout(r, 1500));
+    // Until the outage shows: "error" refuses stations (InternalError), "spool" answers them from the spool.
+    await waitFor(() => (onFailure === 'error' ? (log.errors.get('InternalError') ?? 0) > 0 : log.acked.length - atStop > STATIONS * 5), 15_000, `the outage seen by the stations (${onFailure})`);
     if (onFailure === 'error') {
       assert.ok((log.errors.get('InternalError') ?? 0) > 0, 'stations were refused while the database was away');
       assert.ok(log.acked.length - atStop < STATIONS * 2, `at most the CALLs committed as it went down were acknowledged (${log.acked.length - atStop})`);

@@ -5,8 +5,8 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
-import { createHash } from 'node:crypto';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startTestServer, waitFor } from './helpers/server.js';
@@ -117,6 +117,33 @@ function serverFrame(opcode: number, payload: Buffer | string, fin = true): Buff
   return Buffer.concat([head, data]);
 }
 
+/** A WebSocket peer over a raw socket that upgrades and then never answers anything (not even pings). */
+async function silentPeer(port: number, path: string): Promise<{ closed: boolean; pings: number }> {
+  const state = { closed: false, pings: 0, upgraded: false };
+  const socket = connect({ host: '127.0.0.1', port });
+  socket.on('error', () => {});
+  socket.on('close', () => (state.closed = true));
+  let buffered = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    if (!state.upgraded) {
+      const end = buffered.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      state.upgraded = buffered.subarray(0, end).toString().startsWith('HTTP/1.1 101');
+      buffered = buffered.subarray(end + 4);
+    }
+    // Server frames are unmasked; a ping is opcode 9 (RFC 6455 §5.5.2).
+    while (buffered.length >= 2 && (buffered[1]! & 0x7f) < 126 && buffered.length >= 2 + (buffered[1]! & 0x7f)) {
+      if ((buffered[0]! & 0x0f) === 0x9) state.pings++;
+      buffered = buffered.subarray(2 + (buffered[1]! & 0x7f));
+    }
+  });
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ocpp1.6\r\n\r\n`);
+  await waitFor(() => state.upgraded || state.closed, 5000, 'the silent peer upgraded');
+  assert.ok(state.upgraded, 'the silent peer upgraded');
+  return state;
+}
+
 test('router: opens with the subprotocol, exchanges OCPP-J frames, answers pings, closes with a code', async (t) => {
   const h = await startTestServer({ ocpp: { pingIntervalS: 1 } });
   t.after(() => h.stop());
@@ -130,7 +157,11 @@ test('router: opens with the subprotocol, exchanges OCPP-J frames, answers pings
   const [type, id, payload] = JSON.parse(r.messages[0]!) as [number, string, { status: string }];
   assert.deepEqual([type, id, payload.status], [3, 'b1', 'Accepted']);
   // The router pings every second and drops a peer silent for two intervals: the automatic pongs keep it open.
-  await new Promise((resolve) => setTimeout(resolve, 3500));
+  // Beside it, a raw peer that never answers a ping: once the router has dropped that one, the client has lived
+  // through the same pings and must still be open.
+  const silent = await silentPeer(h.port, new URL(h.url('WSC-SILENT')).pathname);
+  await waitFor(() => silent.closed, 10_000, 'the router drops the peer that does not answer its pings');
+  assert.ok(silent.pings >= 1, `the silent peer was pinged (${silent.pings})`);
   assert.equal(r.client.readyState, WS_OPEN);
   assert.equal(r.closed, null);
   r.client.send(JSON.stringify([2, 'h1', 'Heartbeat', {}]));

@@ -70,7 +70,7 @@ test('the registry keeps account, version, boot payload, connector statuses and 
   // The shard reports last-message times once a second for the stations that talked: each message moves it on.
   for (let round = 0; round < 2; round++) {
     const before = h.server.station('REG-1')!.lastMessageAt!;
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => Date.now() > before, 1000, 'the clock past the last message');
     await station.call('Heartbeat', {});
     await waitFor(() => h.server.station('REG-1')!.lastMessageAt! > before, 3000, `last message time moved (round ${round})`);
   }
@@ -243,9 +243,9 @@ test('graceful stop finishes in-flight work, then closes stations with 1001', as
   });
   await waitFor(() => station.received.some((f) => Array.isArray(f) && f[2] === 'ClearCache'));
   const stopping = h.server.stop('graceful');
-  // New connections are refused while stopping.
-  await new Promise((r) => setTimeout(r, 50));
-  await assert.rejects(TestStation.connect(h.url('STOP-LATE')));
+  // New connections are refused while stopping (from the moment the shards have heard of the stop: a connection
+  // that made it in before is closed with the others).
+  await waitFor(() => TestStation.connect(h.url('STOP-LATE')).then((late) => (late.close(), false), () => true), 5000, 'a new connection refused while stopping');
   const frame = station.received.find((f) => Array.isArray(f) && f[2] === 'ClearCache') as unknown[];
   station.ws.send(JSON.stringify([3, frame[1], { status: 'Accepted' }]));
   assert.deepEqual(await call, { status: 'Accepted' });

@@ -13,6 +13,7 @@ import { LATENCY_BUCKETS_S } from '../src/metrics/histogram.js';
 import { BATCH_SIZE_BUCKETS, WEBHOOK_FAILURE_REASONS } from '../src/metrics/webhook-metrics.js';
 import { BadFrameKind } from '../src/protocol/ocpp-j/frames.js';
 import { parseEmulateArgs } from '../src/emulator/cli.js';
+import { toolMissing } from './helpers/tools.js';
 
 const root = new URL('../../', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, root), 'utf8');
@@ -179,4 +180,5 @@ test('scrape config and compose file agree with the router', () => {
 
   const promtool = spawnSync('promtool', ['check', 'config', 'conf/prometheus/prometheus.yml'], { cwd: new URL('.', root).pathname, encoding: 'utf8' });
   if (promtool.error === undefined) assert.equal(promtool.status, 0, `${promtool.stdout}${promtool.stderr}`);
+  else toolMissing('promtool', 'the Debian package prometheus (apt-get install prometheus; .ci/run does)', 'the check of conf/prometheus/prometheus.yml'); // fails in CI
 });

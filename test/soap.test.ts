@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import soap from 'soap';
-import { startTestServer, waitFor, type TestServer } from './helpers/server.js';
+import { startTestServer, TestStation, waitFor, type TestServer } from './helpers/server.js';
 import { SCHEMAS_DIR, sampleFromSchema, samplePayload, type JsonSchema } from './helpers/schema-samples.js';
 import { schemas15, codecs } from '../src/protocol/soap/generated/soap-tables.js';
 import type { LogEntry } from '../src/ipc/messages.js';
@@ -77,8 +77,14 @@ async function liveLog(t: { after(fn: () => void): void }, h: TestServer): Promi
     ws.once('error', reject);
   });
   t.after(() => ws.close());
-  // The control plane tells the shards that a log client exists; wait until frames are logged.
-  await new Promise((r) => setTimeout(r, 200));
+  // The control plane tells the shards that a log client exists: until they know, nothing is logged. Wait until
+  // a probe station's DataTransfer shows up (the tests look entries up by identity and count Heartbeats).
+  const probe = await TestStation.connect(h.url('SOAP-LOG-PROBE'), ['ocpp1.6']);
+  await waitFor(async () => {
+    await probe.call('DataTransfer', { vendorId: 'probe' });
+    return entries.some((e) => e.identity === 'SOAP-LOG-PROBE');
+  }, 5000, 'the live log flowing');
+  await probe.close();
   return entries;
 }
 

@@ -7,16 +7,17 @@
  * transactions page (paging, filters in the hash, CSV), a transaction's chart and meter values, and the
  * station page's open transaction, stored messages, answer labels, offline connectors and unknown identity;
  * with the store off, the pages say so. Screenshots go to test-output/ui/.
- * Skipped (with the reason) when chromium is not installed: CHROMIUM_PATH overrides the path.
+ * Without chromium: fails in CI (CI=true), skipped outside CI saying what to install; CHROMIUM_PATH overrides the path.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startTestServer, TestStation, waitFor, type TestServer } from './helpers/server.js';
+import { toolMissing } from './helpers/tools.js';
 import { startFleet, templateStations, type FleetHandle } from '../src/emulator/index.js';
 import { hashPassword } from '../src/config/password-hash.js';
 import { packageRoot } from '../src/config/load.js';
@@ -30,8 +31,8 @@ declare const location: { hash: string };
 declare const sessionStorage: { getItem(key: string): string | null };
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH): web UI end-to-end tests skipped`;
-if (skip) console.log(`# ${skip}`);
+// Without it: fails in CI (CI=true), skipped outside CI with what to install (test/helpers/tools.ts).
+const skip = toolMissing(CHROMIUM, 'the Debian package chromium (apt-get install chromium; .ci/run does), or set CHROMIUM_PATH', 'the web UI end-to-end tests') ?? false;
 const SHOTS = join(packageRoot(), 'test-output', 'ui');
 const TIMEOUT = 60_000;
 

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { actionsFor, isSendOnly } from '../src/protocol/actions.js';
 import { canonicalErrorCode, wireErrorCode } from '../src/protocol/rpc-error-codes.js';
 import type { RpcErrorCode } from '../src/protocol/rpc-error-codes.js';
@@ -463,13 +464,13 @@ test('validatePayload with explicit quirks, and quirk option validation', () => 
 });
 
 // ---------------------------------------------------------------------------------------------------------
-// 5. Shared example frames (../shared/ocpp/examples, outside the repository: skipped when absent).
+// 5. Example frames from the specification and public implementations (test/fixtures/ocpp-examples/, sources
+//    and licences in its README.md).
 // ---------------------------------------------------------------------------------------------------------
 
-const EXAMPLES_DIR = process.env.OCPP_EXAMPLES_DIR ?? join(SCHEMAS_DIR, '..', '..', 'shared', 'ocpp', 'examples');
-const haveExamples = existsSync(join(EXAMPLES_DIR, 'ocpp16-frames.jsonl'));
+const EXAMPLES_DIR = fileURLToPath(new URL('../../test/fixtures/ocpp-examples/', import.meta.url));
 
-test('every frame in ocpp16-frames.jsonl validates', { skip: haveExamples ? false : `no ${EXAMPLES_DIR}` }, () => {
+test('every frame in ocpp16-frames.jsonl validates', () => {
   const lines = readFileSync(join(EXAMPLES_DIR, 'ocpp16-frames.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
   assert.equal(lines.length, 22);
   const callActions = new Map<string, string>();
@@ -498,7 +499,7 @@ test('every frame in ocpp16-frames.jsonl validates', { skip: haveExamples ? fals
   assert.deepEqual([calls, results, errors], [13, 8, 1]);
 });
 
-test('the non-conformant spec frame fails as described', { skip: haveExamples ? false : `no ${EXAMPLES_DIR}` }, () => {
+test('the non-conformant spec frame fails as described', () => {
   const entries = JSON.parse(readFileSync(join(EXAMPLES_DIR, 'ocpp16-frames-nonconformant.json'), 'utf8')) as { raw: string }[];
   assert.equal(entries.length, 1);
   const frame = JSON.parse(entries[0]!.raw) as [3, string, Record<string, unknown>];

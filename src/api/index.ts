@@ -16,7 +16,7 @@ import { preflight, withCors } from '../http/cors.js';
 import { parseForm } from '../protocol/commands/form-body.js';
 import { RouteTable, type Route, type RouteContext } from './route-table.js';
 import { storeRoutes } from './store-routes.js';
-import { chargePointItem, decodeCursor, encodeCursor, matches, mergeCluster, readFilter, stationView, type StationFilter, type StationLike } from './station-views.js';
+import { byIdentityOrder, chargePointItem, decodeCursor, encodeCursor, matches, mergeCluster, readFilter, sortedByIdentity, stationView, type StationFilter, type StationLike } from './station-views.js';
 
 
 export const API_PREFIX = '/api/v1';
@@ -136,7 +136,7 @@ export function createApi(server: RouterServer): ApiHandler {
     const c = listCache;
     if (c === null || c.revision !== registry.revision || (c.seenRevision !== registry.seenRevision && now - c.builtAt >= LIST_SEEN_STALE_MS)) {
       const list: Record<string, unknown>[] = [];
-      for (const record of registry.all()) list.push(chargePointItem(record));
+      for (const record of sortedByIdentity(registry.all())) list.push(chargePointItem(record));
       listCache = { revision: registry.revision, seenRevision: registry.seenRevision, builtAt: now, body: JSON.stringify({ ChargePointList: list }) };
     }
     return { status: 200, headers: { 'Content-Type': 'application/json' }, body: listCache!.body };
@@ -160,7 +160,7 @@ export function createApi(server: RouterServer): ApiHandler {
     const remote = cluster === null ? null : await cluster.remoteStations();
     const all: StationLike[] = [];
     for (const record of remote === null ? server.registry.all() : mergeCluster(server.registry.all(), cluster!.node, remote.stations)) if (matches(record, filter)) all.push(record);
-    all.sort((a, b) => (a.identity < b.identity ? -1 : a.identity > b.identity ? 1 : 0));
+    all.sort(byIdentityOrder);
     let start = offset;
     if (after !== null) {
       // First identity greater than the cursor (binary search over the sorted list).
@@ -249,6 +249,7 @@ export function createApi(server: RouterServer): ApiHandler {
         else {
           const filter: StationFilter = { connected: true, ...f };
           for (const record of server.registry.all()) if (matches(record, filter)) targets.push(record.identity);
+          targets.sort(); // identity order, as the lists
         }
       }
     }

@@ -15,8 +15,8 @@ export function likeOf(r: StationRecord, node?: string): StationLike {
 }
 
 /**
- * The whole cluster's stations, one entry per identity: where a station is known on several nodes (it moved), the
- * connected entry wins, else the one heard from last.
+ * The whole cluster's stations, one entry per identity, in identity order: where a station is known on several
+ * nodes (it moved), the connected entry wins, else the one heard from last.
  */
 export function mergeCluster(local: Iterable<StationRecord>, node: string, remote: readonly ClusterStation[]): StationLike[] {
   const byIdentity = new Map<string, StationLike>();
@@ -26,7 +26,17 @@ export function mergeCluster(local: Iterable<StationRecord>, node: string, remot
   };
   for (const r of local) offer(likeOf(r, node));
   for (const s of remote) offer(s);
-  return [...byIdentity.values()];
+  return sortedByIdentity(byIdentity.values());
+}
+
+/** Identity order (UTF-16 code units, as `/api/v1/stations` pages), what a person expects of a list, not shard order. */
+export function byIdentityOrder(a: { identity: string }, b: { identity: string }): number {
+  return a.identity < b.identity ? -1 : a.identity > b.identity ? 1 : 0;
+}
+
+/** The stations as a new array in identity order. */
+export function sortedByIdentity<T extends { identity: string }>(stations: Iterable<T>): T[] {
+  return [...stations].sort(byIdentityOrder);
 }
 
 /**

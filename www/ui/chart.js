@@ -1,7 +1,7 @@
 // Charts without a library. LineChart: a live line chart on a canvas (crisp on HiDPI) over the last minutes.
 // TimeChart: an SVG chart of samples over a fixed time span (one transaction), two y axes, a crosshair readout.
 // Both are images with a text alternative (aria-label) and a legend with values as text.
-import { h, fmtClock } from './dom.js';
+import { h, fmtClock, fmtTime } from './dom.js';
 
 export class LineChart {
   /** series: [{name, color (CSS var name), format(v)}]; yFormat(v) for the axis. */
@@ -14,7 +14,7 @@ export class LineChart {
     this.legend = h('div.legend');
     this.values = series.map((s) => {
       const b = h('b', { text: '—' });
-      this.legend.append(h('span', { style: { '--sw': `var(${s.color})` } }, `${s.name} `, b));
+      this.legend.append(h(s.dash ? 'span.dashed' : 'span', { style: { '--sw': `var(${s.color})` } }, `${s.name} `, b));
       return b;
     });
     this.title = title;
@@ -88,7 +88,9 @@ export class LineChart {
     ctx.fillText('now', w - right, hgt - 4);
     ys.forEach((arr, si) => {
       ctx.strokeStyle = style.getPropertyValue(this.series[si].color).trim();
-      ctx.lineWidth = 2;
+      // A dashed series is drawn thinner over the solid ones: where the values are equal both show.
+      ctx.lineWidth = this.series[si].dash ? 2 : 3;
+      ctx.setLineDash(this.series[si].dash ? [6, 5] : []);
       ctx.beginPath();
       let pen = false;
       for (let i = 0; i < arr.length; i++) {
@@ -105,6 +107,7 @@ export class LineChart {
       }
       ctx.stroke();
     });
+    ctx.setLineDash([]);
   }
 }
 
@@ -254,7 +257,7 @@ export class TimeChart {
       const p = nearest(pts, best);
       return p === null ? null : `${this.series[i].name} ${this.series[i].format(p[1])}`;
     });
-    this.readout.textContent = `${new Date(best).toLocaleDateString()} ${fmtClock(best)} · ${parts.filter(Boolean).join(' · ')}`;
+    this.readout.textContent = `${fmtTime(best).slice(0, 10)} ${fmtClock(best)} · ${parts.filter(Boolean).join(' · ')}`;
   }
 }
 
@@ -304,7 +307,7 @@ function reduce(pts, x0, span, pw) {
 function fmtTick(t, step) {
   const d = new Date(t);
   const p = (n) => String(n).padStart(2, '0');
-  if (step >= 86400000) return `${d.getMonth() + 1}/${d.getDate()}`;
+  if (step >= 86400000) return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
   if (step < 60000) return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
   return `${p(d.getHours())}:${p(d.getMinutes())}`;
 }

@@ -4,7 +4,7 @@
 // (so a 10,000-station fleet never keeps the control plane busy); paused while the tab is hidden. Only
 // the rows in view exist in the DOM and only changed cells are written.
 import { getJson, connection } from './api.js';
-import { h, fmtAgo, fmtNum, fmtSeconds, fmtShort } from './dom.js';
+import { h, fmtAgo, fmtNum, fmtSeconds, fmtShort, fmtTime } from './dom.js';
 import { VirtualTable, setText } from './vtable.js';
 import { stationStatus, connectorKeys, STATUS_FILTERS } from './status.js';
 import { LineChart } from './chart.js';
@@ -97,7 +97,8 @@ export function dashboardPage(main) {
     title: 'Messages per second',
     series: [
       { name: 'in', color: '--c1', format: (v) => `${fmtNum(v, 1)}/s` },
-      { name: 'out', color: '--c2', format: (v) => `${fmtNum(v, 1)}/s` },
+      // Dashed over the solid "in": equal rates (every CALL answered) stay two visible lines.
+      { name: 'out', color: '--c2', dash: true, format: (v) => `${fmtNum(v, 1)}/s` },
     ],
     yFormat: (v) => fmtNum(v, 1),
   });
@@ -252,7 +253,7 @@ export function dashboardPage(main) {
       errorEl.textContent = '';
       updateCounts();
       refreshView();
-      updated.textContent = `updated ${new Date().toLocaleTimeString(undefined, { hour12: false })}`;
+      updated.textContent = `updated ${fmtTime(Date.now()).slice(11)}`;
     } catch (error) {
       if (ac.signal.aborted) return;
       errorEl.textContent = error.status ? `Cannot read the station list: ${error.message}` : '';

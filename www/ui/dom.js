@@ -52,10 +52,12 @@ export function uniqueId(prefix = 'f') {
   return `${prefix}-${++uid}`;
 }
 
+/** One format for every date on every page: ISO 8601 in local time, '2026-11-20 08:20:10'. */
 export function fmtTime(ms) {
   if (ms === null || ms === undefined) return '—';
   const d = new Date(ms);
-  return d.toLocaleString(undefined, { hour12: false });
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
 /** Today: '08:20:10'; otherwise '2026-11-20 08:20'. */

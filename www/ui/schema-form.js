@@ -107,7 +107,8 @@ function objectField(root, node, name, required, depth, path) {
   if (required) return { el: fs, get: collect };
   // Optional object: off until switched on (its required fields are then required; disabled ones are not).
   const sw = h('input', { type: 'checkbox', 'aria-label': `include ${name}` });
-  legend.prepend(sw, ' ');
+  legend.prepend(sw);
+  legend.classList.add('check');
   const setOn = (on) => {
     fs.disabled = !on;
     fs.classList.toggle('off', !on);

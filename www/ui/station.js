@@ -250,7 +250,7 @@ export function stationPage(main, identity) {
       h('h3', op),
       sf.el,
       jsonBox,
-      h('div.row', send, h('label', jsonToggle, ' Edit as JSON')),
+      h('div.row', send, h('label.check', jsonToggle, 'Edit as JSON')),
       result,
     );
     form.addEventListener('submit', async (e) => {

@@ -71,7 +71,7 @@ export function transactionPage(main, id) {
     rowHeight: 30,
     height: 'min(420px, max(240px, calc(100vh - 520px)))',
     columns: [
-      { key: 'ts', label: 'Time', width: '210px', render: (c, m) => setText(c, `${new Date(m.ts).toLocaleDateString()} ${fmtClock(m.ts)}`) },
+      { key: 'ts', label: 'Time', width: '210px', render: (c, m) => setText(c, `${fmtTime(m.ts).slice(0, 10)} ${fmtClock(m.ts)}`) },
       { key: 'measurand', label: 'Measurand', width: 'minmax(160px, 1.5fr)', render: (c, m) => setText(c, m.measurand) },
       { key: 'phase', label: 'Phase', width: '70px', render: (c, m) => setText(c, m.phase ?? '') },
       { key: 'value', label: 'Value', width: 'minmax(90px, 1fr)', render: (c, m) => setText(c, m.value !== null ? fmtNum(m.value, 3) : (m.text ?? '')) },

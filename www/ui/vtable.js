@@ -26,10 +26,13 @@ export class VirtualTable {
       this.head.append(cell);
     }
     this.sizer = h('div.vt-sizer');
-    this.emptyEl = h('div.vt-empty', { text: empty, hidden: true });
+    // A row of its own, so that an empty table is still a table of rows (ARIA: a row group holds rows).
+    this.emptyEl = h('div.vt-empty', { role: 'row', hidden: true }, h('div', { role: 'cell', text: empty }));
     this.body = h('div.vt-body', { role: 'rowgroup', tabindex: 0, 'aria-label': `${label}, scrollable` }, this.sizer, this.emptyEl);
     this.foot = h('div.vt-foot', { 'aria-live': 'polite' });
-    this.el = h('div.vt', { role: 'table', 'aria-label': label, 'aria-rowcount': 1, style: { '--cols': cols, '--row-h': `${rowHeight}px`, '--vt-h': height } }, h('div', { role: 'rowgroup' }, this.head), this.body, this.foot);
+    // The live footer sits beside the table, not in it (a table holds only row groups and rows: ARIA 1.2).
+    this.table = h('div', { role: 'table', 'aria-label': label, 'aria-rowcount': 1 }, h('div', { role: 'rowgroup' }, this.head), this.body);
+    this.el = h('div.vt', { style: { '--cols': cols, '--row-h': `${rowHeight}px`, '--vt-h': height } }, this.table, this.foot);
     this.body.addEventListener('scroll', () => this.#schedule(), { passive: true });
     new ResizeObserver(() => this.#schedule()).observe(this.body);
     this.raf = 0;
@@ -45,7 +48,7 @@ export class VirtualTable {
 
   setItems(items) {
     this.items = items;
-    this.el.setAttribute('aria-rowcount', String(items.length + 1));
+    this.table.setAttribute('aria-rowcount', String(items.length + 1));
     this.sizer.style.height = `${items.length * this.rowHeight}px`;
     this.emptyEl.hidden = items.length > 0;
     this.render();
