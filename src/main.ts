@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { parseCli, USAGE } from './cli.js';
 import { loadConfig, formatConfigErrors, packageRoot } from './config/load.js';
 import { hashPassword } from './config/password-hash.js';
-import { createLogger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
+import { apiAccessNotice } from './http/api-auth.js';
 import { RouterServer } from './control/router.js';
 import { createApi } from './api/index.js';
 import type { Config } from './config/types.js';
@@ -24,6 +25,12 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/** Who may use the API (src/http/api-auth.ts): a warning when it is open to the network without credentials. */
+function logApiAccess(logger: Logger, config: Config): void {
+  const notice = apiAccessNotice(config.api.auth);
+  if (notice !== null) logger[notice.level]({ apiAuth: config.api.auth.mode, allowRemote: config.api.auth.allowRemote }, notice.message);
 }
 
 async function serve(configFile: string | null, config: Config, args: readonly string[] = []): Promise<void> {
@@ -72,6 +79,7 @@ async function serve(configFile: string | null, config: Config, args: readonly s
       const next = loadConfig({ file: configFile });
       const { needRestart, relisten, done } = server.reload(next);
       logger.info({ needRestart, relisten }, needRestart.length === 0 ? 'SIGHUP: configuration reloaded' : `SIGHUP: configuration reloaded; ${needRestart.join(', ')} take effect after a restart`);
+      logApiAccess(logger, next);
       if (relisten.length > 0) {
         done.then(
           () => logger.info({ relisten, port: server?.port }, 'SIGHUP: shards restarted with the new listener settings'),
@@ -85,6 +93,7 @@ async function serve(configFile: string | null, config: Config, args: readonly s
   // REST API (api.yaml) on the control plane; shards forward to it. Installed before the first shard listens.
   const started = await RouterServer.start({ config, logger, testHooks: process.env.OCPP_ROUTER_TEST_HOOKS === '1', http: createApi });
   server = started;
+  logApiAccess(logger, config);
   // Set by a signal during start (TypeScript cannot see the closure assign it).
   const pending = pendingStop as { mode: 'graceful' | 'fast'; signal: string } | null;
   if (pending !== null) {

@@ -1,10 +1,17 @@
-/** API access: auth off/basic/bearer for the API and the live log, ping/time open, CORS, docs served. */
+/**
+ * API access: loopback only while auth is off (a real non-loopback client gets 403; allowRemote opens it),
+ * off/basic/bearer for the API and the live log, ping/time/health/metrics/docs open, CORS, docs served.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { networkInterfaces } from 'node:os';
 import WebSocket from 'ws';
 import { startTestServer, TestStation, waitFor } from './helpers/server.js';
 import { hashPassword } from '../src/config/password-hash.js';
+import { loadConfig } from '../src/config/load.js';
+import { isLoopback } from '../src/http/ip-address.js';
 import { http } from './api-helpers.js';
+import { httpFrom, logConnect as logFrom } from './helpers/access.js';
 
 function logConnect(port: number, headers: Record<string, string> = {}, protocols: string[] = []): Promise<{ ws: WebSocket } | { status: number; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
@@ -15,15 +22,88 @@ function logConnect(port: number, headers: Record<string, string> = {}, protocol
   });
 }
 
+/**
+ * This machine's own non-loopback addresses (not link-local: those need a zone). A connection from this
+ * machine to one of them has it as its source address, so the router sees a real non-loopback client.
+ */
+function nonLoopbackAddresses(): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (!a.internal && !isLoopback(a.address) && !a.address.toLowerCase().startsWith('fe80:')) out.push(a.address);
+  }
+  return out;
+}
+
 const TOKEN = 'test-token-0123456789';
 
-test('auth off (default): everything open, the log too', async (t) => {
-  const h = await startTestServer();
+test('auth off (default): loopback clients (127.0.0.1, 127.0.0.2, ::1) get everything, the log too', async (t) => {
+  // Listening on `::`: IPv4 clients arrive as IPv4-mapped IPv6 in uWS's long form (0000:…:ffff:7f00:0001).
+  const h = await startTestServer({ server: { listen: '::' } });
   t.after(() => h.stop());
   assert.equal((await http(h.port, 'GET', '/api/v1/ChargePointList')).status, 200);
+  assert.equal((await httpFrom(h.port, 'GET', '/api/v1/stations', { localAddress: '127.0.0.2' })).status, 200, 'from 127.0.0.2');
+  assert.equal((await httpFrom(h.port, 'GET', '/api/v1/stations', { host: '::1' })).status, 200, 'from ::1');
+  assert.equal((await httpFrom(h.port, 'POST', '/api/v1/ChargePoint/NOPE/ClearCache', { host: '::1', json: {} })).status, 404, 'the operator role: the command is tried');
   const log = await logConnect(h.port);
   assert.ok('ws' in log);
   log.ws.close();
+  const log6 = await logFrom(`ws://[::1]:${h.port}/ws/log`);
+  assert.ok('ws' in log6);
+  log6.ws.close();
+});
+
+test('auth off: a client on a non-loopback address gets 403 saying how to turn auth on (API and live log); open routes stay open; allowRemote opens it', async (t) => {
+  const remote = nonLoopbackAddresses();
+  if (remote.length === 0) {
+    t.skip('this machine has no non-loopback interface address to connect from');
+    return;
+  }
+  const base = { server: { listen: '::', port: 0, workers: 2, shutdownTimeoutMs: 2000 }, log: { level: 'silent' as const } };
+  const h = await startTestServer(base);
+  t.after(() => h.stop());
+  const s = await TestStation.connect(h.url('REMOTE-1'), ['ocpp1.6']);
+  t.after(() => s.close());
+  let calls = 0;
+  s.onCall = () => {
+    calls++;
+    return { status: 'Accepted' };
+  };
+  await waitFor(() => h.server.station('REMOTE-1')?.connected, 5000, 'registered');
+  for (const address of remote) {
+    const host = address.includes(':') ? `[${address}]` : address;
+    const list = await httpFrom(h.port, 'GET', '/api/v1/stations', { host: address });
+    assert.equal(list.status, 403, `${address}: ${list.text}`);
+    const error = list.body.error!;
+    assert.equal(error.code, 403);
+    assert.equal(error.details!.reason, 'LOOPBACK_ONLY');
+    assert.equal(isLoopback(String(error.details!.remoteAddress)), false, `the router saw ${String(error.details!.remoteAddress)}`);
+    // It says how to turn authentication on: the configuration keys and the environment variables.
+    for (const hint of ['api.auth.mode', 'api.auth.tokens', 'api.auth.users', 'api.auth.allowRemote', 'API_AUTH', 'API_TOKENS', 'API_ALLOW_REMOTE']) assert.ok(error.message.includes(hint), `${hint} in "${error.message}"`);
+    const command = await httpFrom(h.port, 'POST', '/api/v1/ChargePoint/REMOTE-1/Reset', { host: address, json: { type: 'Hard' } });
+    assert.equal(command.status, 403);
+    const log = await logFrom(`ws://${host}:${h.port}/ws/log`);
+    assert.ok('status' in log && log.status === 403, `${address}: live log refused`);
+    assert.equal((JSON.parse((log as { body: string }).body) as { error: { details: { reason: string } } }).error.details.reason, 'LOOPBACK_ONLY');
+    // Open: reachability, time, health, metrics, the documentation.
+    for (const [path, status] of [['/api/v1/ping', 200], ['/api/v1/time', 200], ['/health/live', 200], ['/health/ready', 200], ['/metrics', 200], ['/api.yaml', 200], ['/docs/', 200]] as const) {
+      assert.equal((await httpFrom(h.port, 'GET', path, { host: address })).status, status, `${address} ${path}`);
+    }
+  }
+  assert.equal(calls, 0, 'no command reached the station');
+  const metrics = (await httpFrom(h.port, 'GET', '/metrics')).text;
+  assert.equal(Number(/^ocpp_api_refusals_total\{reason="loopbackOnly"\} (\d+)/m.exec(metrics)?.[1]), remote.length * 3);
+
+  // api.auth.allowRemote (reloaded, as on HUP): the same clients are answered, without credentials.
+  h.server.reload(loadConfig({ env: {}, overrides: { ...base, dataDir: h.dataDir, api: { auth: { allowRemote: true } } } }));
+  for (const address of remote) {
+    const host = address.includes(':') ? `[${address}]` : address;
+    assert.equal((await httpFrom(h.port, 'GET', '/api/v1/stations', { host: address })).status, 200, address);
+    const log = await logFrom(`ws://${host}:${h.port}/ws/log`);
+    assert.ok('ws' in log, `${address}: live log open`);
+    log.ws.close();
+  }
+  assert.equal((await httpFrom(h.port, 'POST', '/api/v1/ChargePoint/REMOTE-1/Reset', { host: remote[0]!, json: { type: 'Hard' } })).status, 200);
+  assert.equal(calls, 1);
 });
 
 test('bearer: 401 with WWW-Authenticate and nothing executed; ping/time open; the log needs the token too', async (t) => {

@@ -224,6 +224,8 @@ const ENV_SAMPLES: Record<string, [string, unknown]> = {
   API_DOCS: ['off', false],
   API_AUTH: ['Bearer', 'bearer'],
   API_TOKENS: ['0123456789abcdef, fedcba9876543210', ['0123456789abcdef', 'fedcba9876543210']],
+  API_READ_TOKENS: ['0123456789abcdef, fedcba9876543210', ['0123456789abcdef', 'fedcba9876543210']],
+  API_ALLOW_REMOTE: ['yes', true],
   API_CORS_ORIGINS: ['https://a.example, *', ['https://a.example', '*']],
   // webhook (src/backends/webhook/)
   WEBHOOK_URL: ['http://127.0.0.1:8080/ocpp', 'http://127.0.0.1:8080/ocpp'],

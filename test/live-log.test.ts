@@ -1,9 +1,10 @@
-/** The live log: every message in and out, from every shard, to log clients on any shard, with a filter. */
+/** The live log: every message in and out, from every shard, to log clients on any shard, with a filter; the read role with auth on. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { startTestServer, TestStation, waitFor } from './helpers/server.js';
 import type { LogEntry } from '../src/ipc/messages.js';
+import { hashPassword } from '../src/config/password-hash.js';
 
 async function logClient(url: string): Promise<{ ws: WebSocket; entries: LogEntry[] }> {
   const ws = new WebSocket(url);
@@ -60,4 +61,29 @@ test('log clients on any shard see the frames of stations on every shard; the id
   const error = clients[0]!.entries.find((e) => e.uniqueId === 'bad-2' && e.messageType === 'CALLERROR')!;
   // As on the wire: the 1.6 spelling.
   assert.equal((error.payload as { code: string }).code, 'FormationViolation');
+});
+
+test('with auth on, the live log (id tags inside) needs the read role: a read-only user watches, no or wrong credentials get 401', async (t) => {
+  const h = await startTestServer({ api: { auth: { mode: 'basic', users: { ops: await hashPassword('op-pw') }, readUsers: { viewer: await hashPassword('view-pw') } } } });
+  t.after(() => h.stop());
+  const refused = (url: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      ws.once('open', () => (ws.close(), reject(new Error(`${url} was let in`))));
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode!));
+      ws.once('error', reject);
+    });
+  assert.equal(await refused(`ws://127.0.0.1:${h.port}/ws/log`), 401);
+  assert.equal(await refused(`ws://viewer:wrong@127.0.0.1:${h.port}/ws/log`), 401);
+  // Browsers put Basic credentials in the URL.
+  const viewer = await logClient(`ws://viewer:view-pw@127.0.0.1:${h.port}/ws/log?identity=LOG-TAG`);
+  t.after(() => viewer.ws.close());
+  const s = await TestStation.connect(h.url('LOG-TAG'), ['ocpp1.6']);
+  t.after(() => s.close());
+  await waitFor(async () => {
+    await s.call('Authorize', { idTag: 'TAG-PRIVATE' });
+    return viewer.entries.some((e) => e.action === 'Authorize' && e.direction === 'in');
+  }, 10_000, 'the read-only user sees the Authorize');
+  const entry = viewer.entries.find((e) => e.action === 'Authorize' && e.direction === 'in')!;
+  assert.deepEqual(entry.payload, { idTag: 'TAG-PRIVATE' });
 });

@@ -9,7 +9,10 @@
 import type { Config } from '../config/types.js';
 import type { RouterServer } from '../control/router.js';
 import { errorResponse, jsonResponse, type WebHandler, type WebRequest, type WebResponse } from '../http/types.js';
-import { ApiAuth } from '../http/api-auth.js';
+import { ApiAuth, REFUSAL_REASONS, type AuthRefusal, type RefusalReason } from '../http/api-auth.js';
+import { LoginLimiter } from '../http/login-limiter.js';
+import { METRIC_BY_NAME } from '../metrics/catalog.js';
+import type { MetricJson } from '../metrics/metric-json.js';
 import { CommandStore, type CommandRecord } from './command-store.js';
 import { fanOut, isOutcome, prepareFor, sendCommand, sendPrepared, type CommandBody, type CommandOutcome } from './commands.js';
 import { preflight, withCors } from '../http/cors.js';
@@ -33,11 +36,20 @@ export interface ApiHandler extends WebHandler {
   readonly routes: readonly Route[];
   /** Asynchronous commands kept. */
   readonly commands: CommandStore;
+  /** This layer's metrics (ocpp_api_refusals_total), for the control plane's scrape. */
+  metricsJson(): MetricJson[];
 }
+
+/** Path of the live log (a WebSocket on every shard; the shard asks this layer whether a client may connect). */
+export const LOG_ROUTE = '/ws/log';
 
 interface State {
   config: Config;
   auth: ApiAuth;
+}
+
+function refusalResponse(r: AuthRefusal): WebResponse {
+  return errorResponse(r.status, r.message, r.details, r.headers);
 }
 
 function outcomeResponse(outcome: CommandOutcome): WebResponse {
@@ -90,13 +102,22 @@ function readBool(raw: string | null): boolean | null {
 
 export function createApi(server: RouterServer): ApiHandler {
   let state: State | null = null;
+  // Failed logins are remembered across reloads unless their limits change.
+  let limiter: { key: string; limiter: LoginLimiter } | null = null;
   const current = (): State => {
     const config = server.config;
     if (state === null || state.config !== config) {
-      state = { config, auth: new ApiAuth(config.api.auth) };
+      const key = JSON.stringify(config.api.auth.failedLogins);
+      if (limiter === null || limiter.key !== key) limiter = { key, limiter: new LoginLimiter(config.api.auth.failedLogins) };
+      state = { config, auth: new ApiAuth(config.api.auth, limiter.limiter) };
       store.configure(config.api.results);
     }
     return state;
+  };
+  const refusals = new Map<RefusalReason, number>(REFUSAL_REASONS.map((r) => [r, 0]));
+  const refused = (r: AuthRefusal): WebResponse => {
+    refusals.set(r.reason, refusals.get(r.reason)! + 1);
+    return refusalResponse(r);
   };
   const store = new CommandStore(server.config.api.results);
   /** Longest a synchronous request may take before the shard's gateway answers 504 itself. */
@@ -293,20 +314,29 @@ export function createApi(server: RouterServer): ApiHandler {
   const clusterStatus = async (): Promise<WebResponse> =>
     server.cluster === null ? errorResponse(404, 'this node is not in a cluster (cluster.enable is false)', { reason: 'NOT_CLUSTERED' }) : jsonResponse(200, await server.cluster.status());
 
+  // The shard asks here at each live-log upgrade (request.upgrade, set by the shard only): 200 lets the client
+  // in. A plain HTTP GET of the path is told to use a WebSocket.
+  const liveLog = ({ request }: RouteContext): WebResponse =>
+    request.upgrade === true ? { status: 200 } : errorResponse(426, `the live log is a WebSocket: connect with ws://<host>:<port>${LOG_ROUTE}`, undefined, { Upgrade: 'websocket' });
+
   const table = new RouteTable([
-    { method: 'GET', path: '/metrics', open: true, handle: metrics },
-    { method: 'GET', path: '/health/live', open: true, handle: () => jsonResponse(200, { status: 'live' }) },
-    { method: 'GET', path: '/health/ready', open: true, handle: ready },
-    { method: 'GET', path: `${API_PREFIX}/ping`, open: true, handle: () => jsonResponse(200, {}) },
-    { method: 'GET', path: `${API_PREFIX}/cluster`, handle: clusterStatus },
-    { method: 'GET', path: `${API_PREFIX}/time`, open: true, handle: () => jsonResponse(200, { serverTime: Date.now() }) },
-    { method: 'GET', path: `${API_PREFIX}/ChargePointList`, handle: chargePointList },
-    { method: 'GET', path: `${API_PREFIX}/CentralSystem/ChargePointList`, handle: chargePointList },
-    { method: 'POST', path: `${API_PREFIX}/ChargePoint/{identity}/{Operation}`, handle: chargePointCommand },
-    { method: 'GET', path: `${API_PREFIX}/stations`, handle: stations },
-    { method: 'GET', path: `${API_PREFIX}/stations/{identity}`, handle: station },
-    { method: 'POST', path: `${API_PREFIX}/commands`, handle: bulkCommand },
-    { method: 'GET', path: `${API_PREFIX}/commands/{id}`, handle: commandStatus },
+    // Open: Prometheus and orchestrators (no identity or secret in them), reachability and time (ocpp-cs).
+    { method: 'GET', path: '/metrics', access: 'open', handle: metrics },
+    { method: 'GET', path: '/health/live', access: 'open', handle: () => jsonResponse(200, { status: 'live' }) },
+    { method: 'GET', path: '/health/ready', access: 'open', handle: ready },
+    { method: 'GET', path: `${API_PREFIX}/ping`, access: 'open', handle: () => jsonResponse(200, {}) },
+    { method: 'GET', path: `${API_PREFIX}/time`, access: 'open', handle: () => jsonResponse(200, { serverTime: Date.now() }) },
+    // Read: lists and views; the live log (id tags and every payload).
+    { method: 'GET', path: `${API_PREFIX}/cluster`, access: 'read', handle: clusterStatus },
+    { method: 'GET', path: `${API_PREFIX}/ChargePointList`, access: 'read', handle: chargePointList },
+    { method: 'GET', path: `${API_PREFIX}/CentralSystem/ChargePointList`, access: 'read', handle: chargePointList },
+    { method: 'GET', path: `${API_PREFIX}/stations`, access: 'read', handle: stations },
+    { method: 'GET', path: `${API_PREFIX}/stations/{identity}`, access: 'read', handle: station },
+    { method: 'GET', path: `${API_PREFIX}/commands/{id}`, access: 'read', handle: commandStatus },
+    { method: 'GET', path: LOG_ROUTE, access: 'read', handle: liveLog },
+    // Operator: commands to stations.
+    { method: 'POST', path: `${API_PREFIX}/ChargePoint/{identity}/{Operation}`, access: 'operator', handle: chargePointCommand },
+    { method: 'POST', path: `${API_PREFIX}/commands`, access: 'operator', handle: bulkCommand },
     // The store: transactions, reservations, id tags, journal, removing stations (src/api/store-routes.ts).
     ...storeRoutes(server, API_PREFIX),
   ]);
@@ -322,11 +352,10 @@ export function createApi(server: RouterServer): ApiHandler {
     }
     const route = found.route;
     const ctx: RouteContext = { request, params: found.params, query: new URLSearchParams(request.query) };
-    if (route.open === true) return route.handle(ctx);
-    const refusal = auth.check(request.headers);
+    const refusal = auth.authorize(route.access, request.headers, request.remoteAddress);
     if (refusal === null) return route.handle(ctx);
-    if (!(refusal instanceof Promise)) return errorResponse(401, refusal.message, undefined, refusal.headers);
-    return refusal.then((r) => (r === null ? route.handle(ctx) : errorResponse(401, r.message, undefined, r.headers)));
+    if (!(refusal instanceof Promise)) return refused(refusal);
+    return refusal.then((r) => (r === null ? route.handle(ctx) : refused(r)));
   };
 
   const handler = ((request: WebRequest) => {
@@ -336,5 +365,9 @@ export function createApi(server: RouterServer): ApiHandler {
   }) as ApiHandler;
   Object.defineProperty(handler, 'routes', { value: table.routes });
   Object.defineProperty(handler, 'commands', { value: store });
+  const spec = METRIC_BY_NAME.get('ocpp_api_refusals_total')!;
+  Object.defineProperty(handler, 'metricsJson', {
+    value: (): MetricJson[] => [{ name: spec.name, help: spec.help, type: spec.type, aggregator: 'sum', values: REFUSAL_REASONS.map((reason) => ({ value: refusals.get(reason)!, labels: { reason } })) }],
+  });
   return handler;
 }

@@ -1,9 +1,11 @@
 /**
  * A small path router for the API: routes are written as in api.yaml (`/api/v1/ChargePoint/{identity}/{Operation}`)
- * so the OpenAPI test can compare the table with the document. Matching is by segments; parameters are
+ * so the OpenAPI test can compare the table with the document, each with the access it needs (the one table of
+ * roles; test/api-roles.test.ts checks it against the `x-access` of every api.yaml operation). Matching is by segments; parameters are
  * percent-decoded. Built once; a lookup walks the routes of the method (a handful).
  */
 import type { WebRequest, WebResponse } from '../http/types.js';
+import type { RouteAccess } from '../http/api-auth.js';
 
 export interface RouteContext {
   request: WebRequest;
@@ -17,8 +19,11 @@ export interface Route {
   method: string;
   /** OpenAPI path template. */
   path: string;
-  /** True for routes that need no API credentials. */
-  open?: boolean;
+  /**
+   * Who may use it (src/http/api-auth.ts): `open` (no credentials, any address), `read` (lists and views,
+   * the live log) or `operator` (commands, anything that changes state). Required, so no route is forgotten.
+   */
+  access: RouteAccess;
   handle: RouteHandler;
 }
 

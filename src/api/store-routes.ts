@@ -217,14 +217,14 @@ export function storeRoutes(server: RouterServer, prefix: string): Route[] {
   };
 
   return [
-    { method: 'POST', path: `${prefix}/CentralSystem/TransactionList`, handle: ocppCsList('TransactionList') },
-    { method: 'POST', path: `${prefix}/CentralSystem/ReservationList`, handle: ocppCsList('ReservationList') },
-    { method: 'GET', path: `${prefix}/transactions`, handle: transactions },
-    { method: 'GET', path: `${prefix}/transactions/{id}`, handle: transaction },
-    { method: 'GET', path: `${prefix}/idtags`, handle: idTags },
-    { method: 'PUT', path: `${prefix}/idtags/{idTag}`, handle: putIdTag },
-    { method: 'DELETE', path: `${prefix}/idtags/{idTag}`, handle: deleteIdTag },
-    { method: 'GET', path: `${prefix}/stations/{identity}/messages`, handle: messages },
-    { method: 'DELETE', path: `${prefix}/stations/{identity}`, handle: deleteStation },
+    { method: 'POST', path: `${prefix}/CentralSystem/TransactionList`, access: 'read', handle: ocppCsList('TransactionList') },
+    { method: 'POST', path: `${prefix}/CentralSystem/ReservationList`, access: 'read', handle: ocppCsList('ReservationList') },
+    { method: 'GET', path: `${prefix}/transactions`, access: 'read', handle: transactions },
+    { method: 'GET', path: `${prefix}/transactions/{id}`, access: 'read', handle: transaction },
+    { method: 'GET', path: `${prefix}/idtags`, access: 'read', handle: idTags },
+    { method: 'PUT', path: `${prefix}/idtags/{idTag}`, access: 'operator', handle: putIdTag },
+    { method: 'DELETE', path: `${prefix}/idtags/{idTag}`, access: 'operator', handle: deleteIdTag },
+    { method: 'GET', path: `${prefix}/stations/{identity}/messages`, access: 'read', handle: messages },
+    { method: 'DELETE', path: `${prefix}/stations/{identity}`, access: 'operator', handle: deleteStation },
   ];
 }

@@ -176,7 +176,9 @@ export const ENV_TABLE: readonly EnvEntry[] = Object.freeze([
   entry('API_COMMAND_TIMEOUT_MS', 'api.commandTimeoutMs', INT, parseInteger, 'Default timeout of API commands.'),
   entry('API_DOCS', 'api.docs', BOOL, parseBoolean, 'Serve /api.yaml and Swagger UI.'),
   entry('API_AUTH', 'api.auth.mode', API_AUTH_MODES.join('|'), parseEnum(API_AUTH_MODES), 'API authentication mode.'),
-  entry('API_TOKENS', 'api.auth.tokens', 'comma list', parseList(parseString), 'Bearer tokens of the API.'),
+  entry('API_TOKENS', 'api.auth.tokens', 'comma list', parseList(parseString), 'Operator bearer tokens of the API.'),
+  entry('API_READ_TOKENS', 'api.auth.readTokens', 'comma list', parseList(parseString), 'Read-only bearer tokens of the API.'),
+  entry('API_ALLOW_REMOTE', 'api.auth.allowRemote', BOOL, parseBoolean, 'With API_AUTH=off: answer non-loopback clients too (no credentials).'),
   entry('API_CORS_ORIGINS', 'api.cors.origins', 'comma list', parseList(parseString), 'Allowed CORS origins (`*` for any).'),
   // webhook (src/backends/webhook/; ocpp-cs names first)
   entry('WEBHOOK_URL', 'webhook.url', 'URL', parseString, 'Webhook receiver (ocpp-cs name); turns the webhook on unless `webhook.enable` is false.'),

@@ -125,14 +125,27 @@ export function semanticProblems(data: JsonObject): { path: string; message: str
   const api = isPlainObject(data['api']) ? data['api'] : {};
   const apiAuth = isPlainObject(api['auth']) ? api['auth'] : {};
   // An authentication mode without credentials locks everyone out (every request 401) instead of failing early.
-  if (apiAuth['mode'] === 'bearer' && Array.isArray(apiAuth['tokens']) && apiAuth['tokens'].length === 0) {
-    out.push({ path: 'api.auth.tokens', message: 'needs at least one token when api.auth.mode is bearer (every request would get 401)' });
+  const count = (v: unknown): number => (Array.isArray(v) ? v.length : isPlainObject(v) ? Object.keys(v).length : 0);
+  if (apiAuth['mode'] === 'bearer' && count(apiAuth['tokens']) + count(apiAuth['readTokens']) === 0) {
+    out.push({ path: 'api.auth.tokens', message: 'needs at least one token (or api.auth.readTokens) when api.auth.mode is bearer (every request would get 401)' });
   }
-  if (apiAuth['mode'] === 'basic' && isPlainObject(apiAuth['users']) && Object.keys(apiAuth['users']).length === 0) {
-    out.push({ path: 'api.auth.users', message: 'needs at least one user when api.auth.mode is basic (every request would get 401)' });
+  if (apiAuth['mode'] === 'basic' && count(apiAuth['users']) + count(apiAuth['readUsers']) === 0) {
+    out.push({ path: 'api.auth.users', message: 'needs at least one user (or api.auth.readUsers) when api.auth.mode is basic (every request would get 401)' });
+  }
+  // One credential, one role: a user or token in both lists would be ambiguous.
+  if (isPlainObject(apiAuth['users']) && isPlainObject(apiAuth['readUsers'])) {
+    for (const name of Object.keys(apiAuth['readUsers'])) {
+      if (name in apiAuth['users']) out.push({ path: `api.auth.readUsers.${name}`, message: 'is also in api.auth.users (an operator): give each user one role' });
+    }
+  }
+  if (Array.isArray(apiAuth['tokens']) && Array.isArray(apiAuth['readTokens'])) {
+    const operator = new Set(apiAuth['tokens']);
+    apiAuth['readTokens'].forEach((token, i) => {
+      if (operator.has(token)) out.push({ path: `api.auth.readTokens.${i}`, message: 'is also in api.auth.tokens (an operator token): give each token one role' });
+    });
   }
   const pattern = new RegExp(PASSWORD_HASH_PATTERN);
-  for (const [path, hashes] of [['security.basicAuth.passwords', auth['passwords']], ['api.auth.users', apiAuth['users']]] as const) {
+  for (const [path, hashes] of [['security.basicAuth.passwords', auth['passwords']], ['api.auth.users', apiAuth['users']], ['api.auth.readUsers', apiAuth['readUsers']]] as const) {
     if (!isPlainObject(hashes)) continue;
     for (const [name, hash] of Object.entries(hashes)) {
       // Well-formed (the schema checked the shape) but with numbers out of the supported range.

@@ -183,27 +183,50 @@ export const configSchema: SchemaNode = {
         'ms',
       ),
       docs: bool(true, 'Serve `/api.yaml` and Swagger UI at `/docs/` (from each shard, without authentication: the document holds no secrets).'),
-      auth: object('Who may use the API and the live log (`/api/v1/ping` and `/api/v1/time` stay open).', {
+      auth: object('Who may use the API and the live log (docs/api.md, "Access and roles"; `/api/v1/ping`, `/api/v1/time`, `/health/*`, `/metrics`, `/docs/` stay open).', {
         mode: {
           type: 'string',
           enum: API_AUTH_MODES,
           default: 'off',
-          description: '`off` (anyone, as in ocpp-cs demo mode), `basic` (users with scrypt hashes) or `bearer` (static tokens).',
+          description: '`off` (no credentials: loopback clients only, unless `allowRemote`), `basic` (users with scrypt hashes) or `bearer` (static tokens).',
         },
+        allowRemote: bool(
+          false,
+          'With `mode` `off`: also answer clients that are not on loopback, without credentials (anyone who reaches the port may send commands; `serve` warns). Ignored when `mode` is `basic` or `bearer`.',
+        ),
         users: {
           type: 'object',
           default: {},
           propertyNames: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[^:]+$' },
           additionalProperties: { type: 'string', pattern: PASSWORD_HASH_PATTERN },
-          description: 'user → password hash (`scrypt$…`, made by `ocpp-router hash-password`) for `basic`.',
+          description: 'Operator users for `basic`: user → password hash (`scrypt$…`, made by `ocpp-router hash-password`).',
+        },
+        readUsers: {
+          type: 'object',
+          default: {},
+          propertyNames: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[^:]+$' },
+          additionalProperties: { type: 'string', pattern: PASSWORD_HASH_PATTERN },
+          description: 'Read-only users for `basic` (lists, stations, transactions, live log; no commands): user → password hash.',
         },
         tokens: {
           type: 'array',
           items: { type: 'string', minLength: 16, maxLength: 4096, pattern: '^[\\x21-\\x7e]+$' },
           uniqueItems: true,
           default: [],
-          description: 'Accepted `Authorization: Bearer` tokens for `bearer` (at least 16 printable ASCII characters each).',
+          description: 'Operator `Authorization: Bearer` tokens for `bearer` (at least 16 printable ASCII characters each).',
         },
+        readTokens: {
+          type: 'array',
+          items: { type: 'string', minLength: 16, maxLength: 4096, pattern: '^[\\x21-\\x7e]+$' },
+          uniqueItems: true,
+          default: [],
+          description: 'Read-only bearer tokens for `bearer` (lists, stations, transactions, live log; no commands).',
+        },
+        failedLogins: object('Failed logins per client address (an IPv6 client counts by its /64): beyond the limit 429 with `Retry-After`.', {
+          burst: int(1, 1_000_000, 10, 'Failed logins a client may make in a row.'),
+          perMinute: int(1, 1_000_000, 10, 'Failed logins a client gets back per minute.'),
+          maxAddresses: int(1, 10_000_000, 10_000, 'Client addresses remembered at most (least recently used forgotten first).'),
+        }),
       }),
       cors: object('Cross-origin requests from browsers.', {
         origins: {

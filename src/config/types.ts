@@ -91,10 +91,21 @@ export interface Config {
     docs: boolean;
     auth: {
       mode: 'off' | 'basic' | 'bearer';
-      /** user → scrypt password hash (basic). */
+      /** With mode off: answer non-loopback clients too. */
+      allowRemote: boolean;
+      /** Operator users: user → scrypt password hash (basic). */
       users: Record<string, string>;
-      /** Accepted bearer tokens (bearer). */
+      /** Read-only users: user → scrypt password hash (basic). */
+      readUsers: Record<string, string>;
+      /** Operator bearer tokens (bearer). */
       tokens: string[];
+      /** Read-only bearer tokens (bearer). */
+      readTokens: string[];
+      failedLogins: {
+        burst: number;
+        perMinute: number;
+        maxAddresses: number;
+      };
     };
     cors: {
       /** Allowed origins, or '*'; empty: no CORS headers. */

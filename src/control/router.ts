@@ -284,6 +284,8 @@ export class RouterServer {
       soap: () => this.#soap.metricsJson(),
       store: () => this.#store?.metrics() ?? Promise.resolve([]),
       cluster: () => this.#cluster?.metrics() ?? clusterMetrics(null),
+      // The REST API (src/api/index.ts) counts its refusals.
+      api: () => (this.#httpHandler as WebHandler & { metricsJson?: () => MetricJson[] }).metricsJson?.() ?? [],
     }));
     const shards = await Promise.all(Array.from({ length: this.#shards.shards }, (_, shard) => this.#shards.request(shard, 'metrics', null).catch((): MetricJson[] => [])));
     return { contentType: metrics.contentType, body: await metrics.render(shards) };

@@ -14,6 +14,11 @@ export interface WebRequest {
   /** Request body as text (UTF-8); '' when none. */
   body: string;
   remoteAddress: string;
+  /**
+   * Set only by a shard for the live log's WebSocket upgrade (`/ws/log`), asking the control plane whether the
+   * client may connect; never from anything a client sends.
+   */
+  upgrade?: true;
 }
 
 export interface WebResponse {
@@ -51,6 +56,7 @@ export const STATUS_TEXT: Record<number, string> = {
   413: '413 Payload Too Large',
   415: '415 Unsupported Media Type',
   422: '422 Unprocessable Entity',
+  426: '426 Upgrade Required',
   429: '429 Too Many Requests',
   500: '500 Internal Server Error',
   502: '502 Bad Gateway',

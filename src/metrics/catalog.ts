@@ -87,6 +87,8 @@ export const METRICS = [
   { name: 'ocpp_cluster_directory_writes_total', type: 'counter', labels: ['outcome'], source: 'control', help: 'Directory writes by this node: written, conflict (another write in between: read again), failed.' },
   { name: 'ocpp_cluster_replaced_total', type: 'counter', labels: ['where'], source: 'control', help: 'Connections replaced across nodes: here (a newer one elsewhere closed ours), there (ours closed an older one elsewhere).' },
   { name: 'ocpp_cluster_requests_total', type: 'counter', labels: ['direction', 'outcome'], source: 'control', help: 'Requests between nodes (commands for stations on other nodes, lists): in (served), out (ok, failed).' },
+  // API access (src/http/api-auth.ts): refusals made by the control plane, for the API and the live log
+  { name: 'ocpp_api_refusals_total', type: 'counter', labels: ['reason'], source: 'control', help: 'API and live-log requests refused: credentials (401, wrong or missing), rateLimited (429, too many failed logins from the address), role (403, read-only credentials on an operator route), loopbackOnly (403, a non-loopback client while api.auth.mode is off).' },
   // Process and threads
   { name: 'ocpp_event_loop_delay_seconds', type: 'gauge', labels: ['thread', 'stat'], source: 'shard', help: 'Event-loop delay per thread since the previous scrape: mean, p99, max.' },
   { name: 'ocpp_heap_used_bytes', type: 'gauge', labels: ['thread'], source: 'shard', help: 'V8 heap in use per thread.' },

@@ -20,6 +20,8 @@ export interface ControlView {
   soap?(): MetricJson[];
   /** The cluster's metrics (src/metrics/cluster-metrics.ts), when this node is in one. */
   cluster?(): MetricJson[];
+  /** The API layer's metrics (src/api/index.ts: refusals by reason). */
+  api?(): MetricJson[];
   /** The store thread's metrics (src/metrics/store-metrics.ts), asked for at each scrape. */
   store?(): Promise<MetricJson[]>;
 }
@@ -62,6 +64,7 @@ export class ControlMetrics {
       ...(this.#view.webhook?.() ?? []),
       ...(this.#view.soap?.() ?? []),
       ...(this.#view.cluster?.() ?? []),
+      ...(this.#view.api?.() ?? []),
     ];
   }
 

@@ -50,7 +50,7 @@ export interface ShardDeps {
   lookup(version: OcppVersion, action: string): ActionValidators | undefined;
   /** Applies a reloaded configuration to the backend. */
   reconfigureBackend(config: Config): void;
-  /** Decides whether a live-log client may connect (API authentication); null accepts. */
+  /** Decides whether a live-log client may connect (the API's access rules); null accepts. */
   authorizeLog?: LogEndpointHandler['authorize'];
   /** Keeps what stations send before it is acknowledged (the store); absent when the store is off. */
   keeper?: CallKeeper;
@@ -137,7 +137,7 @@ export class Shard {
       this.#stations,
       this.#httpService(),
       {
-        authorize: (headers, query) => deps.authorizeLog?.(headers, query) ?? null,
+        authorize: (headers, query, remoteAddress) => deps.authorizeLog?.(headers, query, remoteAddress) ?? null,
         open: (client) => this.#logClientsChanged(client, true),
         close: (client) => this.#logClientsChanged(client, false),
       },

@@ -14,12 +14,12 @@ import { createResponder } from '../backends/responder/index.js';
 import { BackendSwitch } from '../backends/backend-switch.js';
 import { createValidatorLookup } from '../protocol/validation/registry.js';
 import { ErrorCode, RouterError } from '../protocol/errors.js';
-import { errorResponse } from '../http/types.js';
-import { ApiAuth, logAuthHeaders } from '../http/api-auth.js';
+import { errorResponse, type WebRequest, type WebResponse } from '../http/types.js';
+import { logAuthHeaders } from '../http/api-auth.js';
 import { TransactionIdPool } from './transaction-id-pool.js';
 import { StoreClient } from '../store/client.js';
 import { StoreKeeper } from './store-keeper.js';
-import { Shard } from './shard.js';
+import { LOG_PATH, Shard } from './shard.js';
 import type { EventTap } from './session-hooks.js';
 import { ShardNats } from '../cluster/shard-nats.js';
 import { nodeIdOf } from '../cluster/node-id.js';
@@ -77,8 +77,6 @@ const backend = new BackendSwitch({
   natsMetrics: () => shardRef!.metrics.nats,
 });
 let lookup = createValidatorLookup(init.config.ocpp.quirks);
-// The live log (/ws/log) takes the API's credentials (api.auth); replaced on reload.
-let logAuth = new ApiAuth(init.config.api.auth);
 
 // The store thread (src/store/): what stations send is kept there before it is acknowledged.
 /** Whether a CALL of `action` goes to the journal (store.journal, store.journalExcept); replaced on reload. */
@@ -101,6 +99,9 @@ const keeper =
         },
       });
 
+const forwardHttp = (request: WebRequest): Promise<WebResponse> =>
+  control.request('http', request).catch((error: unknown) => errorResponse(503, error instanceof Error ? error.message : String(error), undefined, { 'Retry-After': '1' }));
+
 const shard = new Shard({
   shardId: init.shardId,
   shards: init.shards,
@@ -108,20 +109,21 @@ const shard = new Shard({
   counters: init.counters,
   logger,
   post,
-  forwardHttp: (request) =>
-    control.request('http', request).catch((error: unknown) => errorResponse(503, error instanceof Error ? error.message : String(error), undefined, { 'Retry-After': '1' })),
+  forwardHttp,
   backend,
   lookup: (version, action) => lookup(version, action),
   reconfigureBackend: (config) => {
     responder.updateConfig(config.responder);
     backend.configure(config);
     lookup = createValidatorLookup(config.ocpp.quirks);
-    logAuth = new ApiAuth(config.api.auth);
     journal = journalRule(config.store);
     commitDelayMs = config.store.commitDelayMs;
     nats?.configure(config);
   },
-  authorizeLog: (headers) => logAuth.check(logAuthHeaders(headers)),
+  // The live log (/ws/log) follows the API's access rules (read role; loopback only while api.auth.mode is off),
+  // decided by the control plane (one failed-login limiter, one metric): 200 lets the client in.
+  authorizeLog: (headers, query, remoteAddress) =>
+    forwardHttp({ method: 'GET', path: LOG_PATH, query, headers: logAuthHeaders(headers), body: '', remoteAddress, upgrade: true }).then((response) => (response.status === 200 ? null : response)),
   ...(keeper === undefined ? {} : { keeper }),
   setIdTags: (tags) => responder.setListedTags(tags),
   events: eventTap,

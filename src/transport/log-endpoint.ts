@@ -1,9 +1,12 @@
 /**
  * The live-log WebSocket route (`/ws/log`) on a shard's uWS App: clients only receive. Frames are dropped
  * (and counted by the caller) rather than queued when a client is slow, so the log never slows stations.
+ * Whether a client may connect is the handler's decision (the shard asks the control plane, which applies
+ * the API's access rules: src/http/api-auth.ts), made with the client's remote address.
  */
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
-import { decideUpgrade, refuse, type Refusal } from './uws-http.js';
+import type { WebResponse } from '../http/types.js';
+import { decideUpgrade, writeResponse } from './uws-http.js';
 
 /** The subprotocol live-log clients may offer (see src/http/api-auth.ts logAuthHeaders for the bearer one). */
 const LOG_SUBPROTOCOL = 'log';
@@ -33,11 +36,12 @@ export class LogClient {
   }
 }
 
-export type LogRefusal = Refusal;
-
 export interface LogEndpointHandler {
-  /** null accepts; otherwise the HTTP refusal. May be asynchronous (password hashes are checked off the loop). */
-  authorize(headers: Record<string, string>, query: string): LogRefusal | null | Promise<LogRefusal | null>;
+  /**
+   * null accepts; otherwise the HTTP answer of the refusal. May be asynchronous (password hashes are checked off
+   * the loop). `remoteAddress` as uWS gives it (src/http/ip-address.ts).
+   */
+  authorize(headers: Record<string, string>, query: string, remoteAddress: string): WebResponse | null | Promise<WebResponse | null>;
   open(client: LogClient): void;
   close(client: LogClient): void;
 }
@@ -61,9 +65,10 @@ export function addLogEndpoint(app: TemplatedApp, path: string, handler: LogEndp
         headers[name] = value;
       });
       const query = req.getQuery() ?? '';
-      const finish = (refusal: LogRefusal | null): void => {
+      const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
+      const finish = (refusal: WebResponse | null): void => {
         if (refusal !== null) {
-          refuse(res, refusal);
+          writeResponse(res, refusal);
           return;
         }
         const identity = new URLSearchParams(query).get('identity');
@@ -73,7 +78,7 @@ export function addLogEndpoint(app: TemplatedApp, path: string, handler: LogEndp
         const protocol = offered.includes(LOG_SUBPROTOCOL) ? LOG_SUBPROTOCOL : '';
         res.cork(() => res.upgrade(data, headers['sec-websocket-key']!, protocol, headers['sec-websocket-extensions'] ?? '', context));
       };
-      decideUpgrade(res, () => handler.authorize(headers, query), finish);
+      decideUpgrade(res, () => handler.authorize(headers, query, remoteAddress), finish);
     },
     open: (ws) => {
       sockets.add(ws);
