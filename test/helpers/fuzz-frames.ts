@@ -109,14 +109,14 @@ export interface FrameArbOptions {
 }
 
 const idArb = fc.oneof(
-  { weight: 6, arbitrary: fc.string({ minLength: 1, maxLength: 36 }).map((s) => JSON.stringify(s)) },
+  { weight: 12, arbitrary: fc.string({ minLength: 1, maxLength: 36 }).map((s) => JSON.stringify(s)) },
   { weight: 1, arbitrary: fc.string({ minLength: 37, maxLength: 64 }).map((s) => JSON.stringify(s)) },
   { weight: 1, arbitrary: fc.constantFrom('""', '"-1"', '1', 'null', '{}', '[]', 'true', JSON.stringify('x'.repeat(36)), JSON.stringify('é'.repeat(36)), JSON.stringify('😀'.repeat(18))) },
   { weight: 1, arbitrary: jsonText },
 );
 
 const typeArb = fc.oneof(
-  { weight: 8, arbitrary: fc.constant('2') },
+  { weight: 16, arbitrary: fc.constant('2') },
   { weight: 3, arbitrary: fc.integer({ min: -3, max: 9 }).map(String) },
   { weight: 2, arbitrary: oddNumber },
   { weight: 1, arbitrary: jsonText },
@@ -159,7 +159,7 @@ export function nearValidFrame({ version, maxDepth }: FrameArbOptions): fc.Arbit
       idArb,
       fc.oneof({ weight: 8, arbitrary: fc.constant(JSON.stringify(action)) }, { weight: 1, arbitrary: jsonText }),
       payloadArb(version, action, maxDepth),
-      fc.constantFrom('exact', 'exact', 'exact', 'drop', 'extra', 'short'),
+      fc.constantFrom('exact', 'exact', 'exact', 'exact', 'exact', 'exact', 'drop', 'extra', 'short'),
       jsonText,
     ).map(([type, id, act, payload, length, extra]) => {
       const parts = [type, id, act, payload];
