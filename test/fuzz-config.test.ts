@@ -84,7 +84,7 @@ test('loadConfig: any overrides object is a config or a list of problems', fuzzT
     fc.property(fc.oneof(anyObject, protoObject, anyValue), (overrides) => {
       outcome(() => loadConfig({ env: {}, overrides: overrides as object }));
     }),
-    fuzzParams(200),
+    fuzzParams(100, 0.4),
   );
 });
 
@@ -95,7 +95,7 @@ test('loadConfig: a wrong value at any key of the schema is a config or a list o
       for (const [path, value] of changes) setAt(overrides, path, value);
       outcome(() => loadConfig({ env: {}, overrides: fromJson(overrides) as object }));
     }),
-    fuzzParams(200),
+    fuzzParams(100, 0.4),
   );
 });
 
@@ -106,7 +106,7 @@ test('loadConfig: any value of any environment variable is a config or a list of
     fc.property(fc.dictionary(fc.constantFrom(...names), raw, { maxKeys: 5 }), (env) => {
       outcome(() => loadConfig({ env }));
     }),
-    fuzzParams(200),
+    fuzzParams(100, 0.4),
   );
 });
 
@@ -132,6 +132,6 @@ test('loadConfig: any JSON or YAML file is a config, a list of problems or "cann
       writeFileSync(file, text);
       outcome(() => loadConfig({ file, env: {} }), [ErrorCode.CONFIG_INVALID, ErrorCode.CONFIG_READ]);
     }),
-    fuzzParams(150),
+    fuzzParams(80, 0.4),
   );
 });

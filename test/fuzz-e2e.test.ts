@@ -1,14 +1,23 @@
 /**
- * End-to-end fuzzing (few runs; docs/fuzzing.md): fuzzed OCPP-J frames over real WebSockets, fuzzed OCPP-S
- * envelopes and API requests over real HTTP, to a real router (two shard threads, the built-in responder, the
- * SQLite store). Each frame gets the answer the spec gives it (test/helpers/fuzz-frames.ts), each SOAP request a
- * SOAP envelope, each API request a 2xx or a 4xx with the error body; afterwards no shard was restarted and the
- * router is ready.
+ * Fuzzing against one real router (two shard threads, the built-in responder, the SQLite store; docs/fuzzing.md):
+ *  - end to end, few runs: fuzzed OCPP-J frames over real WebSockets, fuzzed OCPP-S envelopes and API requests
+ *    over real HTTP. Each frame gets the answer the spec gives it (test/helpers/fuzz-frames.ts), each SOAP request
+ *    a SOAP envelope, each API request a 2xx or a 4xx with the error body;
+ *  - the REST API handler (src/api/) called in-process, more runs, with a station of each version connected: any
+ *    body, content type, query and path to the routes that read bodies gets a 2xx, or a 4xx with the error body
+ *    `{"error":{"code":N,"message":"…"}}` — never a thrown error, never a 500 (a command a station answers
+ *    wrongly may be a 502, with the error body too).
+ * Afterwards no shard was restarted and the router is ready.
  */
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { startTestServer, TestStation, waitFor, type TestServer } from './helpers/server.js';
+import { createApi } from '../src/api/index.js';
+import type { WebRequest, WebResponse } from '../src/http/types.js';
+import { sampleResponse, type SampleVersion } from './helpers/schema-samples.js';
+import { formBody, jsonBody, operationArb, versionArb as catalogueVersionArb } from './helpers/fuzz-api.js';
+import type { StationVersion } from '../src/protocol/versions.js';
 import { fuzzParams, fuzzTestOptions } from './helpers/fuzz.js';
 import { anyFrame, codesOf, expectedAnswer, versionArb, type Expected } from './helpers/fuzz-frames.js';
 import { xmlish } from './helpers/fuzz-soap.js';
@@ -21,9 +30,16 @@ async function assertUnharmed(h: TestServer): Promise<void> {
   assert.equal((await fetch(`http://127.0.0.1:${h.port}/health/ready`)).status, 200);
 }
 
-test('end to end: fuzzed frames over real WebSockets, SOAP envelopes and API bodies over HTTP: the router answers each and survives', fuzzTestOptions(4), async (t) => {
-  const h = await startTestServer({ ocpp: { maxBadMessagesInRow: 1_000_000 } });
-  t.after(() => h.stop());
+let h: TestServer;
+before(async () => {
+  h = await startTestServer({ ocpp: { maxBadMessagesInRow: 1_000_000 }, api: { commandTimeoutMs: 2000 } });
+});
+after(async () => {
+  await assertUnharmed(h);
+  await h.stop();
+});
+
+test('end to end: fuzzed frames over real WebSockets, SOAP envelopes and API bodies over HTTP: the router answers each and survives', fuzzTestOptions(2), async () => {
   let n = 0;
 
   await fc.assert(
@@ -51,7 +67,7 @@ test('end to end: fuzzed frames over real WebSockets, SOAP envelopes and API bod
         await station.close();
       }
     }),
-    fuzzParams(8, 4),
+    fuzzParams(4, 1),
   );
 
   await fc.assert(
@@ -62,7 +78,7 @@ test('end to end: fuzzed frames over real WebSockets, SOAP envelopes and API bod
       if (r.status === 200) assert.equal(env.fault, null);
       else assert.ok(r.status >= 400 && r.status < 600 && env.fault !== null, `${r.status}: ${text.slice(0, 200)}`);
     }),
-    fuzzParams(15, 2),
+    fuzzParams(8, 0.5),
   );
 
   const apiBody = fc.oneof(fc.json({ maxDepth: 3 }), fc.string({ maxLength: 60 }), fc.constantFrom('{"type":"Hard"}', 'type=Hard', 'a[b]=1&a=2', '{"__proto__":{"x":1}}'));
@@ -76,7 +92,64 @@ test('end to end: fuzzed frames over real WebSockets, SOAP envelopes and API bod
       assert.equal(parsed.error.code, r.status);
       assert.equal(typeof parsed.error.message, 'string');
     }),
-    fuzzParams(15, 2),
+    fuzzParams(8, 0.5),
   );
   await assertUnharmed(h);
+});
+
+
+const CONTENT_TYPES = ['application/json', 'application/json; charset=utf-8', 'application/x-www-form-urlencoded', 'text/plain', '', 'application/merge-patch+json', 'multipart/form-data; boundary=x', 'APPLICATION/JSON'];
+
+/** The response is 2xx, or 4xx (502 from a station) with the error body. */
+function checkApiResponse(response: WebResponse, what: string): void {
+  assert.ok(Number.isInteger(response.status), what);
+  if (response.status >= 200 && response.status < 300) return;
+  assert.ok((response.status >= 400 && response.status < 500) || response.status === 502, `status ${response.status} for ${what}: ${String(response.body).slice(0, 300)}`);
+  const body = JSON.parse(String(response.body)) as { error?: { code?: unknown; message?: unknown } };
+  assert.equal(body.error?.code, response.status, `error.code for ${what}`);
+  assert.equal(typeof body.error?.message, 'string');
+}
+
+test('the API handler: any body, content type and query to the routes that read them is a 2xx or a 4xx with the error body', fuzzTestOptions(2), async (t) => {
+  const api = createApi(h.server);
+  const versions: SampleVersion[] = ['ocpp1.6', 'ocpp2.0.1', 'ocpp2.1'];
+  for (const version of versions) {
+    const station = await TestStation.connect(h.url(`FUZZ-${version}`), [version]);
+    station.onCall = (action) => sampleResponse(version, action);
+    t.after(() => station.close());
+  }
+  await waitFor(() => versions.every((v) => h.server.station(`FUZZ-${v}`)?.connected === true), 5000, 'stations registered');
+  const identity = fc.constantFrom(...versions.map((v) => `FUZZ-${v}`), 'NOBODY', '%2e%2e', 'a%00b', '');
+  const text = fc.oneof(fc.string({ maxLength: 60 }), fc.json({ maxDepth: 4 }), formBody, fc.constantFrom('{}', '[]', 'null', '1', '"x"', '{"__proto__":{"polluted":1}}', '{"a":1}{', '\uFEFF{}', ' '));
+  const bodyFor = (version: StationVersion, operation: string): fc.Arbitrary<string> => fc.oneof(text, jsonBody(version, operation).map((v) => JSON.stringify(v)));
+  const query = fc.oneof(fc.constant(''), fc.array(fc.tuple(fc.constantFrom('timeoutMs', 'async', 'limit', 'offset', 'cursor', 'status', 'connected', 'version', 'transport', 'account', 'identity', 'from', 'to', 'open', 'before', 'since', 'format', 'listed', 'x'), fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('1', '0', '-1', 'true', 'false', '1e400', '99999999999', '2030-01-01T00:00:00Z', 'csv', 'ocpp1.6'))), { maxLength: 4 }).map((ps) => ps.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')));
+  const dateish = fc.oneof(fc.constantFrom(1e300, -1e300, 8.64e15 + 1, -8.64e15 - 1, 1e20, 0, -1, 1.5, '2030-01-01T00:00:00Z', '+275760-09-13T00:00:00.001Z', '', 'x', null, true, [], {}), fc.double(), fc.integer());
+  const storeBody = fc.record({ identity: fc.oneof(identity, fc.jsonValue({ maxDepth: 1 })), dateFrom: dateish, dateTo: dateish, status: fc.oneof(fc.constantFrom('Accepted', 'Blocked', 'Expired', 'Invalid', 'x'), fc.jsonValue({ maxDepth: 1 })), expiryDate: dateish, parentIdTag: fc.oneof(fc.string({ maxLength: 40 }), fc.jsonValue({ maxDepth: 1 })), note: fc.oneof(fc.string({ maxLength: 20 }), fc.jsonValue({ maxDepth: 1 })) }, { requiredKeys: [] }).map((o) => JSON.stringify(o));
+  const bulkBody = fc.record({ action: fc.oneof(fc.constantFrom('Reset', 'ClearCache', 'GetConfiguration', 'TriggerMessage'), fc.jsonValue({ maxDepth: 1 })), payload: fc.oneof(fc.constantFrom({}, { type: 'Hard' }, { type: 'Immediate' }), fc.jsonValue({ maxDepth: 2 })), identities: fc.oneof(fc.array(identity, { maxLength: 4 }), fc.jsonValue({ maxDepth: 1 })), filter: fc.oneof(fc.record({ connected: fc.jsonValue({ maxDepth: 1 }), version: fc.constantFrom('ocpp1.6', 'x', 1) }, { requiredKeys: [] }), fc.jsonValue({ maxDepth: 1 })), timeoutMs: fc.oneof(fc.constantFrom(1, 500, 0, -1, 1e300, '100', 'x', null), fc.jsonValue({ maxDepth: 0 })), async: fc.jsonValue({ maxDepth: 0 }) }, { requiredKeys: [] }).map((o) => JSON.stringify(o));
+  const request = fc.oneof(
+    // Commands to one station.
+    { weight: 4, arbitrary: fc.tuple(identity, catalogueVersionArb).chain(([id, version]) => operationArb(version).chain((op) => fc.tuple(fc.constant(`/api/v1/ChargePoint/${id}/${encodeURIComponent(op)}`), fc.constant('POST'), bodyFor(version, op), fc.constantFrom(...CONTENT_TYPES), query))) },
+    { weight: 2, arbitrary: fc.tuple(fc.constant('/api/v1/commands'), fc.constant('POST'), fc.oneof(bulkBody, text), fc.constantFrom(...CONTENT_TYPES), query) },
+    { weight: 2, arbitrary: fc.tuple(fc.constantFrom('/api/v1/CentralSystem/TransactionList', '/api/v1/CentralSystem/ReservationList'), fc.constant('POST'), fc.oneof(storeBody, text), fc.constantFrom(...CONTENT_TYPES), query) },
+    { weight: 2, arbitrary: fc.tuple(fc.string({ unit: fc.constantFrom(...'AB12-_x%'.split('')), minLength: 1, maxLength: 40 }).map((tag) => `/api/v1/idtags/${tag}`), fc.constantFrom('PUT', 'DELETE'), fc.oneof(storeBody, text), fc.constantFrom(...CONTENT_TYPES), query) },
+    { weight: 2, arbitrary: fc.tuple(fc.constantFrom('/api/v1/stations', '/api/v1/transactions', '/api/v1/transactions/1', '/api/v1/transactions/x', '/api/v1/idtags', '/api/v1/stations/FUZZ-ocpp1.6/messages', '/api/v1/commands/x', '/api/v1/ChargePointList', '/api/v1/stations/NOBODY'), fc.constant('GET'), fc.constant(''), fc.constant(''), query) },
+    { weight: 1, arbitrary: fc.tuple(fc.string({ maxLength: 40 }).map((p) => `/api/v1/${p}`), fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'), text, fc.constantFrom(...CONTENT_TYPES), query) },
+  );
+  await fc.assert(
+    fc.asyncProperty(request, async ([path, method, body, type, q]) => {
+      const req: WebRequest = { method, path, query: q, headers: type === '' ? {} : { 'content-type': type }, body, remoteAddress: '127.0.0.1' };
+      let response: WebResponse;
+      try {
+        response = await api(req);
+      } catch (error) {
+        assert.fail(`${method} ${path}?${q} threw ${String((error as Error)?.stack ?? error)} for body ${body.slice(0, 200)}`);
+      }
+      checkApiResponse(response, `${method} ${path}?${q} ${type} ${body.slice(0, 200)}`);
+      assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    }),
+    fuzzParams(60, 1),
+  );
+  // The router is unharmed: no shard restarted, stations still served.
+  for (let shard = 0; shard < h.server.shards; shard++) assert.equal(h.server.supervisor.restarts(shard), 0);
+  checkApiResponse(await api({ method: 'GET', path: '/api/v1/ping', query: '', headers: {}, body: '', remoteAddress: '127.0.0.1' }), 'ping');
 });

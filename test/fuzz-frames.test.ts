@@ -7,6 +7,7 @@
  *    CALL-shaped frame, with the frame's id (or "-1"), a code from the version's list; nothing for answers;
  *  - random sequences over an asynchronous backend: each CALL answered exactly once, in arrival order;
  *  - the inbound queue is bounded: the session closes (1008) exactly when a station exceeds it;
+ *  - a command in flight is settled exactly once, whatever the station answers;
  *  - large inputs leave the heap where it was.
  */
 import { test } from 'node:test';
@@ -18,11 +19,13 @@ import { createValidatorLookup } from '../src/protocol/validation/registry.js';
 import { createResponder, type Responder } from '../src/backends/responder/index.js';
 import type { Backend, BackendReply, InboundCall } from '../src/protocol/backend.js';
 import { RpcErrorCode } from '../src/protocol/rpc-error-codes.js';
+import { RouterError } from '../src/protocol/errors.js';
 import type { OcppVersion } from '../src/protocol/versions.js';
 import { fuzzParams, fuzzTestOptions, heapUsed } from './helpers/fuzz.js';
-import { anyFrame, anyText, codesOf, expectedAnswer, nested, versionArb, type Expected } from './helpers/fuzz-frames.js';
+import { anyFrame, anyText, CODES_1_6, CODES_2, codesOf, expectedAnswer, nested, versionArb, type Expected } from './helpers/fuzz-frames.js';
 
 const MAX_DEPTH = 32;
+const CODES_ANY = [...new Set([...CODES_1_6, ...CODES_2])];
 const lookup = createValidatorLookup();
 
 class RecordingTransport implements SessionTransport {
@@ -125,7 +128,7 @@ test('parseFrame: any text, any version, any depth bound: a frame or a BadFrame,
         assert.ok([2, 3, 4, 5, 6].includes(frame.type));
       }
     }),
-    fuzzParams(2000),
+    fuzzParams(1000),
   );
 });
 
@@ -141,7 +144,7 @@ test('RpcSession: every frame gets the answer the spec gives it (exactly one for
       }
       assert.equal(transport.closes.length, 0);
     }),
-    fuzzParams(400),
+    fuzzParams(200, 0.5),
   );
 });
 
@@ -175,7 +178,7 @@ test('RpcSession: frame sequences over an asynchronous backend: each CALL answer
         for (const f of sent) if (f[0] === 4) assert.ok(codesOf(version).includes(f[2] as string), String(f[2]));
       },
     ),
-    fuzzParams(150),
+    fuzzParams(60, 0.5),
   );
 });
 
@@ -203,7 +206,7 @@ test('RpcSession: the inbound queue is bounded: closed with 1008 exactly when a 
         assert.deepEqual(transport.closes.map((c) => c.code), shouldClose ? [1008] : []);
       },
     ),
-    fuzzParams(300),
+    fuzzParams(150, 0.4),
   );
 });
 
@@ -229,11 +232,11 @@ test('RpcSession: bad frames in a row close the session (1008) at the limit, and
         assert.deepEqual(transport.closes.map((c) => c.code), closedAt >= 0 ? [1008] : []);
       },
     ),
-    fuzzParams(300),
+    fuzzParams(150, 0.4),
   );
 });
 
-test('RpcSession: large inputs (megabyte strings, 100,000-deep nesting, wide arrays) leave the heap bounded', fuzzTestOptions(3), () => {
+test('RpcSession: large inputs (megabyte strings, 100,000-deep nesting, wide arrays) leave the heap bounded', fuzzTestOptions(1), () => {
   const big = fc.oneof(
     fc.integer({ min: 10_000, max: 200_000 }).map((n) => `[2,"deep","DataTransfer",{"vendorId":"v","data":${nested(n)}}]`),
     fc.integer({ min: 100_000, max: 2_000_000 }).map((n) => `[2,"long","DataTransfer",{"vendorId":"v","data":"${'x'.repeat(n)}"}]`),
@@ -251,9 +254,46 @@ test('RpcSession: large inputs (megabyte strings, 100,000-deep nesting, wide arr
       assert.equal(transport.sent.length, before + 1, 'one answer');
       transport.sent.length = 0;
     }),
-    fuzzParams(40, 3),
+    fuzzParams(12, 0.8),
   );
   const grown = heapUsed() - start;
   // Nothing of a frame is kept once it is answered: growth stays far below one frame's size times the runs.
   assert.ok(grown < 64 * 1024 * 1024, `heap grew by ${(grown / 1048576).toFixed(1)} MiB`);
+});
+
+test('RpcSession: a command in flight is settled exactly once by any answer a station sends for it', fuzzTestOptions(), async () => {
+  // Answers to [2,"out-1","Reset",{...}]: CALLRESULTs with mutated payloads, CALLERRORs with any code, broken frames.
+  const answer = fc.oneof(
+    fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom({ status: 'Accepted' }, { status: 'Rejected' }, { status: 'Nope' }, {}, { status: 'Accepted', extra: 1 })).map((p) => `[3,"out-1",${JSON.stringify(p)}]`),
+    fc.tuple(fc.oneof(fc.constantFrom(...CODES_ANY), fc.string({ maxLength: 20 })), fc.string({ maxLength: 300 }), fc.jsonValue({ maxDepth: 2 })).map(([c, d, x]) => `[4,"out-1",${JSON.stringify(c)},${JSON.stringify(d)},${JSON.stringify(x)}]`),
+    fc.constantFrom('[3,"out-1"]', '[4,"out-1","GenericError"]', '[3,"out-1",{},1]', '[5,"out-1","x","y",{}]', '[3,"out-2",{}]', `[3,"out-1",{"d":${nested(100)}}]`),
+  );
+  await fc.assert(
+    fc.asyncProperty(versionArb, fc.array(answer, { minLength: 1, maxLength: 4 }), async (version, answers) => {
+      const { session: s, transport } = session(version, responder(), { callTimeoutMs: 60_000 });
+      const payload = version === 'ocpp1.6' ? { type: 'Hard' } : { type: 'Immediate' };
+      let settled = 0;
+      const done = s.call('Reset', payload).then(
+        () => settled++,
+        (error: unknown) => {
+          assert.ok(error instanceof RouterError, String(error));
+          assert.ok(['CALL_ERROR', 'PAYLOAD_INVALID', 'STATION_NOT_CONNECTED'].includes(error.code), error.code);
+          settled++;
+        },
+      );
+      assert.deepEqual(JSON.parse(transport.sent[0]!).slice(0, 3), [2, 'out-1', 'Reset']);
+      // The first answer with the call's id (well-formed or broken) settles it; the later ones are strays.
+      const settles = answers.some((a) => {
+        const f = parseFrame(a, version, MAX_DEPTH);
+        return isBadFrame(f) ? f.id === 'out-1' && f.messageType !== null && [3, 4].includes(f.messageType) && f.kind !== 'unsupportedMessageType' : f.id === 'out-1' && (f.type === 3 || f.type === 4);
+      });
+      for (const a of answers) s.receive(a);
+      await new Promise((r) => setImmediate(r));
+      assert.equal(settled, settles ? 1 : 0, `settled ${settled} times`);
+      s.onClosed();
+      await done;
+      assert.equal(settled, 1, 'settled once in all (by an answer or by the close)');
+    }),
+    fuzzParams(150),
+  );
 });

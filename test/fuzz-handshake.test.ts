@@ -60,7 +60,7 @@ test('parseStationPath: any URL is an identity that follows the rules, or a refu
       const segs = url.slice(base.length).replace(/\/$/, '').split('/');
       assert.equal(decodeURIComponent(segs[segs.length - 1]!), result.identity);
     }),
-    fuzzParams(3000),
+    fuzzParams(1000),
   );
 });
 
@@ -73,7 +73,7 @@ test('parseStationPath: every identity the rules allow is accepted, however it i
       if (account !== null && account.length > 64) return;
       assert.deepEqual(result, { identity: id, account }, url);
     }),
-    fuzzParams(2000),
+    fuzzParams(600),
   );
 });
 
@@ -93,7 +93,7 @@ test('selectSubprotocol: any header gives a version both sides have (server pref
       // OCPP-J 1.6 §3.1.2: exactly one of those offered; the server's preference decides.
       assert.deepEqual(result, both.length === 0 ? null : { version: both[0], header: both[0] });
     }),
-    fuzzParams(3000),
+    fuzzParams(1000),
   );
 });
 
@@ -110,7 +110,7 @@ test('parseBasicAuth: any header is null or a user without ":" and a password; w
       assert.equal(typeof result.password, 'string');
       assert.ok(!result.user.includes(':'));
     }),
-    fuzzParams(3000),
+    fuzzParams(1000),
   );
   const text = fc.string({ unit: 'grapheme', maxLength: 30 });
   fc.assert(
@@ -118,6 +118,6 @@ test('parseBasicAuth: any header is null or a user without ":" and a password; w
       const h = scheme + Buffer.from(`${user}:${password}`, 'utf8').toString('base64');
       assert.deepEqual(parseBasicAuth(h), { user, password });
     }),
-    fuzzParams(2000),
+    fuzzParams(600),
   );
 });

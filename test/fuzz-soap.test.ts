@@ -46,7 +46,7 @@ test('parseXml / parseEnvelope / readOperation: XML-ish text gives a document or
         }
       }
     }),
-    fuzzParams(400),
+    fuzzParams(200),
   );
 });
 
@@ -91,7 +91,7 @@ test('SoapEndpoint: every request body is answered with a SOAP envelope (respons
       const response = await ep.handle({ method: 'POST', path: '/Ocpp/CentralSystemService', query: '', headers: { 'content-type': type }, body, remoteAddress: '127.0.0.1' });
       checkResponse(response, body);
     }),
-    fuzzParams(300),
+    fuzzParams(150),
   );
 });
 
@@ -106,7 +106,7 @@ test('SoapEndpoint: the valid envelope of every action is answered 200 (the cont
   }
 });
 
-test('SoapEndpoint: large and deep bodies leave the heap bounded', fuzzTestOptions(2), async (t) => {
+test('SoapEndpoint: large and deep bodies leave the heap bounded', fuzzTestOptions(1), async (t) => {
   const ep = endpoint();
   t.after(() => ep.close());
   const big = fc.oneof(
@@ -119,7 +119,7 @@ test('SoapEndpoint: large and deep bodies leave the heap bounded', fuzzTestOptio
     fc.asyncProperty(big, async (body) => {
       checkResponse(await ep.handle({ method: 'POST', path: '/Ocpp', query: '', headers: { 'content-type': 'application/soap+xml' }, body, remoteAddress: '127.0.0.1' }), body);
     }),
-    fuzzParams(20, 2),
+    fuzzParams(8, 0.8),
   );
   const grown = heapUsed() - start;
   assert.ok(grown < 64 * 1024 * 1024, `heap grew by ${(grown / 1048576).toFixed(1)} MiB`);

@@ -3,7 +3,7 @@
  * property is time-boxed and runs few cases; `npm run fuzz` runs the same properties much longer. docs/fuzzing.md.
  *
  *   FUZZ_RUNS=n      cases per property (default: the property's own small number)
- *   FUZZ_SECONDS=s   time box per property (default 1.5 s; with FUZZ_RUNS unset, `npm run fuzz` sets it)
+ *   FUZZ_SECONDS=s   time box per property (default 0.5 s; with FUZZ_RUNS unset, `npm run fuzz` sets it)
  *   FUZZ_SEED=n      replay: the seed fast-check printed with a failure
  *   FUZZ_PATH=p      replay: the counterexample path printed with it (shrinks straight to the failing case)
  */
@@ -26,7 +26,7 @@ export const LONG_FUZZ = envNumber('FUZZ_RUNS') !== undefined || envNumber('FUZZ
  * fast-check parameters for one property: `runs` cases (FUZZ_RUNS overrides), stopped after the time box
  * (FUZZ_SECONDS, default `seconds`); FUZZ_SEED / FUZZ_PATH replay a failure.
  */
-export function fuzzParams<T>(runs: number, seconds = 1.5): Parameters<T> {
+export function fuzzParams<T>(runs: number, seconds = 0.5): Parameters<T> {
   const fuzzRuns = envNumber('FUZZ_RUNS');
   const fuzzSeconds = envNumber('FUZZ_SECONDS');
   // A long run without an explicit count: as many cases as fit in the time box.
@@ -44,7 +44,7 @@ export function fuzzParams<T>(runs: number, seconds = 1.5): Parameters<T> {
 }
 
 /** Test options for node:test that leave room for the time box (and shrinking after a failure). */
-export function fuzzTestOptions(seconds = 1.5): { timeout: number } {
+export function fuzzTestOptions(seconds = 0.5): { timeout: number } {
   const box = envNumber('FUZZ_SECONDS') ?? seconds;
   return { timeout: Math.max(60_000, box * 1000 * 4 + 30_000) };
 }
