@@ -11,6 +11,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { startTestServer, TestStation, waitFor, type TestServer } from './helpers/server.js';
 import { createApi } from '../src/api/index.js';
@@ -152,4 +154,55 @@ test('the API handler: any body, content type and query to the routes that read 
   // The router is unharmed: no shard restarted, stations still served.
   for (let shard = 0; shard < h.server.shards; shard++) assert.equal(h.server.supervisor.restarts(shard), 0);
   checkApiResponse(await api({ method: 'GET', path: '/api/v1/ping', query: '', headers: {}, body: '', remoteAddress: '127.0.0.1' }), 'ping');
+});
+
+/** One raw WebSocket upgrade request: the status, and the subprotocol answered on a 101. */
+function upgrade(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; protocol: string | null } | null> {
+  return new Promise((resolve, reject) => {
+    let req;
+    try {
+      req = httpRequest({ host: '127.0.0.1', port, path, headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': randomBytes(16).toString('base64'), ...headers } });
+    } catch {
+      resolve(null); // a path or header value Node's client refuses to send: nothing reaches the router
+      return;
+    }
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve({ status: res.statusCode ?? 0, protocol: (res.headers['sec-websocket-protocol'] as string | undefined) ?? null });
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0, protocol: null });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('end to end: fuzzed WebSocket upgrades (path, subprotocols, Authorization): accepted with an offered subprotocol, or refused with a status', fuzzTestOptions(2), async () => {
+  const segment = fc.oneof(fc.string({ unit: fc.constantFrom(...'AZaz09*-_=+|@.%2F'.split('')), minLength: 0, maxLength: 20 }), fc.constantFrom('.', '..', '%2e%2E', '%zz', '%00', 'x'.repeat(49), 'CP-1'), fc.string({ maxLength: 10 }).map(encodeURIComponent));
+  const path = fc.tuple(fc.constantFrom('/ocpp/', '/ocpp', '/OCPP/', '/', '/api/v1/', '/ocpp//'), fc.array(segment, { maxLength: 3 })).map(([p, segs]) => p + segs.join('/'));
+  const protocols = fc.oneof(fc.constant(undefined), fc.array(fc.constantFrom('ocpp1.6', 'ocpp2.0.1', 'ocpp2.1', 'ocpp1.5', 'OCPP1.6', 'x', ''), { maxLength: 4 }).map((p) => p.join(', ')), fc.string({ unit: 'grapheme-ascii', maxLength: 30 }));
+  const authorization = fc.oneof(fc.constant(undefined), fc.string({ unit: 'grapheme-ascii', maxLength: 40 }), fc.base64String({ maxLength: 40 }).map((b) => `Basic ${b}`));
+  await fc.assert(
+    fc.asyncProperty(path, protocols, authorization, async (p, protocol, auth) => {
+      const headers: Record<string, string> = {};
+      if (protocol !== undefined) headers['Sec-WebSocket-Protocol'] = protocol;
+      if (auth !== undefined) headers.Authorization = auth;
+      const result = await upgrade(h.port, p, headers);
+      if (result === null) return;
+      if (result.status === 101) {
+        // OCPP-J 1.6 §3.1.2: exactly one of the offered subprotocols, or none (and the server then closes).
+        const offered = (protocol ?? '').split(',').map((s) => s.trim());
+        assert.ok(result.protocol === null || offered.includes(result.protocol), `answered ${result.protocol} to ${protocol}`);
+      } else if (p.startsWith('/ocpp/')) {
+        // A station URL that is refused: a status that says why (400 identity, 401 auth, 404 path, 503 busy).
+        assert.ok(result.status >= 400 && result.status < 600, `status ${result.status} for ${p}`);
+      } else {
+        // Other paths (the UI, the API, OCPP-S) answer as they answer any GET.
+        assert.ok(result.status >= 200 && result.status < 600, `status ${result.status} for ${p}`);
+      }
+    }),
+    fuzzParams(30, 1),
+  );
 });
