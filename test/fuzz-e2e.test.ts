@@ -17,11 +17,12 @@ import fc from 'fast-check';
 import { startTestServer, TestStation, waitFor, type TestServer } from './helpers/server.js';
 import { createApi } from '../src/api/index.js';
 import type { WebRequest, WebResponse } from '../src/http/types.js';
-import { sampleResponse, type SampleVersion } from './helpers/schema-samples.js';
+import { loadSchema, sampleResponse, type SampleVersion } from './helpers/schema-samples.js';
 import { formBody, jsonBody, operationArb, versionArb as catalogueVersionArb } from './helpers/fuzz-api.js';
 import type { StationVersion } from '../src/protocol/versions.js';
 import { fuzzParams, fuzzTestOptions } from './helpers/fuzz.js';
-import { anyFrame, codesOf, expectedAnswer, versionArb, type Expected } from './helpers/fuzz-frames.js';
+import { anyFrame, codesOf, expectedAnswer, schemaValue, versionArb, type Expected } from './helpers/fuzz-frames.js';
+import { stationActions, isSendOnly } from '../src/protocol/actions.js';
 import { xmlish } from './helpers/fuzz-soap.js';
 import { parseEnvelope } from '../src/protocol/soap/envelope.js';
 
@@ -204,5 +205,52 @@ test('end to end: fuzzed WebSocket upgrades (path, subprotocols, Authorization):
       }
     }),
     fuzzParams(30, 1),
+  );
+});
+
+test('end to end: schema-valid CALLs with extreme values (bounds, huge numbers, calendar edges, long strings) are answered once each, kept, and readable through the API', fuzzTestOptions(2), async () => {
+  let n = 0;
+  const callArb = versionArb.chain((version) =>
+    fc.tuple(
+      fc.constant(version),
+      fc.array(
+        fc.constantFrom(...stationActions(version).filter((a) => !isSendOnly(version, a))).chain((action) => {
+          const schema = loadSchema(version, action, 'request');
+          return schemaValue(schema, schema).map((payload) => [action, payload] as const);
+        }),
+        { minLength: 1, maxLength: 8 },
+      ),
+    ),
+  );
+  await fc.assert(
+    fc.asyncProperty(callArb, async ([version, calls]) => {
+      const identity = `EXT-${++n}`;
+      const station = await TestStation.connect(h.url(identity), [version]);
+      try {
+        for (let i = 0; i < calls.length; i++) {
+          const [action, payload] = calls[i]!;
+          const answer = await station.call(action, payload as Record<string, unknown>, `x${i}`);
+          assert.ok(answer[0] === 3 || (answer[0] === 4 && codesOf(version).includes(answer[2] as string)), `${version} ${action}: ${JSON.stringify(answer).slice(0, 300)}`);
+        }
+      } finally {
+        await station.close();
+      }
+      // What was kept can be read back.
+      for (const path of ['/api/v1/transactions?limit=1000', `/api/v1/transactions?identity=${identity}&format=csv`, `/api/v1/stations/${identity}/messages`, '/api/v1/stations', '/api/v1/ChargePointList', `/api/v1/stations/${identity}`]) {
+        const r = await fetch(`http://127.0.0.1:${h.port}${path}`);
+        assert.equal(r.status, 200, `${path}: ${(await r.text()).slice(0, 300)}`);
+        await r.arrayBuffer().catch(() => undefined);
+      }
+      const list = (await (await fetch(`http://127.0.0.1:${h.port}/api/v1/transactions?identity=${identity}`)).json()) as { items: Array<{ id: number }> };
+      for (const t of list.items) {
+        for (const suffix of ['', '?format=csv']) {
+          const r = await fetch(`http://127.0.0.1:${h.port}/api/v1/transactions/${t.id}${suffix}`);
+          assert.equal(r.status, 200, `transaction ${t.id}${suffix}: ${(await r.text()).slice(0, 300)}`);
+        }
+      }
+      const tl = await fetch(`http://127.0.0.1:${h.port}/api/v1/CentralSystem/TransactionList`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ identity }) });
+      assert.equal(tl.status, 200, (await tl.text()).slice(0, 300));
+    }),
+    fuzzParams(6, 1),
   );
 });

@@ -181,3 +181,66 @@ export function anyFrame(options: FrameArbOptions): fc.Arbitrary<string> {
 }
 
 export const versionArb = fc.constantFrom<OcppVersion>('ocpp1.6', 'ocpp2.0.1', 'ocpp2.1');
+
+// ─── schema-valid payloads with extreme values ───────────────────────────────────────────────────────────
+
+type Schema = { [key: string]: unknown };
+
+/** Date-times the schema's `date-time` format accepts, from the edges of the calendar and of time zones. */
+const extremeDateTime = fc.constantFrom(
+  '0000-01-01T00:00:00Z', '0001-01-01T00:00:00.000Z', '1970-01-01T00:00:00Z', '1969-12-31T23:59:59.999Z', '2038-01-19T03:14:08Z',
+  '9999-12-31T23:59:59.999Z', '2024-02-29T12:00:00+14:00', '2024-02-29T12:00:00-12:00', '2025-06-30T23:59:60Z', '2025-01-01T00:00:00.123456789Z',
+);
+const stringChars = fc.constantFrom('x', 'é', '😀', '"', '\\', '\u0000', ' ', '<', '&', '\u2028', '{', '[');
+
+/**
+ * Payloads valid against `schema` (draft-04/06 subset the OCA files use), with values at the edges: numbers at
+ * their bounds or huge, strings at their maximum length in any script, arrays at their bounds, every optional
+ * property sometimes.
+ */
+export function schemaValue(root: Schema, schema: Schema, depth = 0): fc.Arbitrary<unknown> {
+  let node = schema;
+  for (let i = 0; typeof node.$ref === 'string' && i < 32; i++) {
+    node = (node.$ref as string).slice(2).split('/').reduce<unknown>((n, k) => (n as Schema)[k], root) as Schema;
+  }
+  if (Array.isArray(node.enum) && node.enum.length > 0) return fc.constantFrom(...(node.enum as unknown[]));
+  const t = Array.isArray(node.type) ? (node.type as string[]).find((x) => x !== 'null') : (node.type as string | undefined) ?? (node.properties !== undefined ? 'object' : node.items !== undefined ? 'array' : undefined);
+  switch (t) {
+    case 'object': {
+      const props = (node.properties ?? {}) as Record<string, Schema>;
+      const required = new Set((node.required ?? []) as string[]);
+      const entries = Object.entries(props).filter(([name]) => required.has(name) || depth < 4);
+      const record: Record<string, fc.Arbitrary<unknown>> = {};
+      for (const [name, child] of entries) record[name] = schemaValue(root, child, depth + 1);
+      return fc.record(record, { requiredKeys: entries.map(([n]) => n).filter((n) => required.has(n)) });
+    }
+    case 'array': {
+      const min = typeof node.minItems === 'number' ? node.minItems : 0;
+      const max = Math.min(typeof node.maxItems === 'number' ? node.maxItems : 3, min + 3, 4);
+      return fc.array(schemaValue(root, (node.items ?? {}) as Schema, depth + 1), { minLength: min, maxLength: Math.max(min, max) });
+    }
+    case 'string': {
+      if (node.format === 'date-time') return extremeDateTime;
+      if (node.format === 'uri') return fc.constantFrom('https://example.com/', 'ftp://a', 'urn:x:y', `https://e.com/${'a'.repeat(400)}`);
+      const max = typeof node.maxLength === 'number' ? node.maxLength : 2000;
+      const min = typeof node.minLength === 'number' ? node.minLength : 0;
+      return fc.oneof(fc.string({ unit: stringChars, minLength: min, maxLength: Math.min(max, 40) }), fc.constant('x'.repeat(Math.max(min, max))), fc.constant('é'.repeat(Math.max(min, max))));
+    }
+    case 'integer': {
+      const min = typeof node.minimum === 'number' ? node.minimum : -(2 ** 53) + 1;
+      const max = typeof node.maximum === 'number' ? node.maximum : 2 ** 53 - 1;
+      const edges = [min, max, 0, 1, -1, 2 ** 31, 2 ** 31 - 1, -(2 ** 31), 1e15].filter((v) => v >= min && v <= max && Number.isInteger(v));
+      return fc.oneof(fc.constantFrom(...edges), fc.integer({ min: Math.max(min, -(2 ** 31)), max: Math.min(max, 2 ** 31 - 1) }));
+    }
+    case 'number': {
+      const min = typeof node.minimum === 'number' ? node.minimum : -1.7976931348623157e308;
+      const max = typeof node.maximum === 'number' ? node.maximum : 1.7976931348623157e308;
+      const edges = [min, max, 0, -0, 0.1, 1e-300, 1e300, -1e300, 5e-324, 123456789.123456789].filter((v) => v >= min && v <= max);
+      return fc.oneof(fc.constantFrom(...edges), fc.double({ min, max, noNaN: true, noDefaultInfinity: true }));
+    }
+    case 'boolean':
+      return fc.boolean();
+    default:
+      return fc.jsonValue({ maxDepth: 2 });
+  }
+}
