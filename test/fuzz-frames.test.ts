@@ -7,7 +7,7 @@
  *    CALL-shaped frame, with the frame's id (or "-1"), a code from the version's list; nothing for answers;
  *  - random sequences over an asynchronous backend: each CALL answered exactly once, in arrival order;
  *  - the inbound queue is bounded: the session closes (1008) exactly when a station exceeds it;
- *  - a command in flight is settled exactly once, whatever the station answers;
+ *  - a command in flight is settled exactly once, whatever the station answers; the outbound queue is bounded;
  *  - large inputs leave the heap where it was.
  */
 import { test } from 'node:test';
@@ -295,5 +295,25 @@ test('RpcSession: a command in flight is settled exactly once by any answer a st
       assert.equal(settled, 1, 'settled once in all (by an answer or by the close)');
     }),
     fuzzParams(150),
+  );
+});
+
+test('RpcSession: the outbound queue is bounded: calls beyond outboundQueueMax are refused with CALL_QUEUE_FULL', fuzzTestOptions(), async () => {
+  await fc.assert(
+    fc.asyncProperty(versionArb, fc.integer({ min: 0, max: 8 }), fc.integer({ min: 1, max: 30 }), async (version, max, calls) => {
+      const { session: s, transport } = session(version, responder(), { outboundQueueMax: max, callTimeoutMs: 60_000 });
+      const outcomes: string[] = [];
+      const all = Array.from({ length: calls }, () => s.call('ClearCache', {}).then(() => 'ok', (e: RouterError) => e.code));
+      // The station never answers: one in flight, `max` queued, the rest refused at once.
+      await new Promise((r) => setImmediate(r));
+      assert.equal(transport.sent.length, 1, 'one CALL in flight');
+      assert.ok(s.pendingOutbound <= max + 1, `${s.pendingOutbound} pending, bound ${max} + 1`);
+      s.onClosed();
+      for (const o of await Promise.all(all)) outcomes.push(o);
+      const refused = outcomes.filter((o) => o === 'CALL_QUEUE_FULL').length;
+      assert.equal(refused, Math.max(0, calls - (max + 1)), outcomes.join(','));
+      assert.equal(outcomes.filter((o) => o === 'STATION_NOT_CONNECTED').length, calls - refused);
+    }),
+    fuzzParams(100, 0.4),
   );
 });
