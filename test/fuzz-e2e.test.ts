@@ -70,7 +70,7 @@ test('end to end: fuzzed frames over real WebSockets, SOAP envelopes and API bod
         await station.close();
       }
     }),
-    fuzzParams(4, 1),
+    fuzzParams(3, 0.8),
   );
 
   await fc.assert(
@@ -81,7 +81,7 @@ test('end to end: fuzzed frames over real WebSockets, SOAP envelopes and API bod
       if (r.status === 200) assert.equal(env.fault, null);
       else assert.ok(r.status >= 400 && r.status < 600 && env.fault !== null, `${r.status}: ${text.slice(0, 200)}`);
     }),
-    fuzzParams(8, 0.5),
+    fuzzParams(6, 0.4),
   );
 
   const apiBody = fc.oneof(fc.json({ maxDepth: 3 }), fc.string({ maxLength: 60 }), fc.constantFrom('{"type":"Hard"}', 'type=Hard', 'a[b]=1&a=2', '{"__proto__":{"x":1}}'));
@@ -95,7 +95,7 @@ test('end to end: fuzzed frames over real WebSockets, SOAP envelopes and API bod
       assert.equal(parsed.error.code, r.status);
       assert.equal(typeof parsed.error.message, 'string');
     }),
-    fuzzParams(8, 0.5),
+    fuzzParams(6, 0.4),
   );
   await assertUnharmed(h);
 });
