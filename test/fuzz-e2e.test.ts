@@ -56,7 +56,7 @@ test('end to end: fuzzed frames over real WebSockets, SOAP envelopes and API bod
         station.ws.send(JSON.stringify([2, sentinel, 'Heartbeat', {}]));
         const answers = (): unknown[][] => station.received.filter((f): f is unknown[] => Array.isArray(f) && (f[0] === 3 || f[0] === 4));
         const want = expected.filter((e) => e.kind === 'answer' || e.kind === 'error').length + 1;
-        await waitFor(() => answers().length >= want && answers().some((f) => f[1] === sentinel), 10_000, `${want} answers (${version})`);
+        await waitFor(() => answers().length >= want && answers().some((f) => f[1] === sentinel), 30_000, `${want} answers (${version})`);
         const got = answers().map((f) => f[1] as string).sort();
         const ids = [...expected.flatMap((e) => (e.kind === 'answer' || e.kind === 'error' ? [e.id] : [])), sentinel].sort();
         assert.deepEqual(got, ids, `${version}: one answer per CALL-shaped frame`);
