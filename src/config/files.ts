@@ -101,7 +101,14 @@ export function readConfigFile(file: string, shown = file): unknown {
     const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more)` : '';
     throw readError(shown, `${first.message}${more}`, lineColumn(text, first.pos[0]), first);
   }
-  const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (error) {
+    // A document that parses but cannot be built: aliases expanding past maxAliasCount (the YAML "billion
+    // laughs"), a `<<` merge of something that is not a map …: a CONFIG_READ like any other unreadable file.
+    throw readError(shown, (error as Error).message, {}, error);
+  }
   return value === null || value === undefined ? {} : value;
 }
 

@@ -57,11 +57,14 @@ function setPath(target: JsonObject, path: string, value: unknown): boolean {
 function mergeInto(target: JsonObject, source: JsonObject, prefix: string, record: (path: string) => void): void {
   for (const [key, value] of Object.entries(source)) {
     const path = prefix === '' ? key : `${prefix}.${key}`;
-    const current = target[key];
+    // Own keys only, and defined rather than assigned: a `__proto__` key (JSON.parse makes one) stays a plain key
+    // that the schema reports as unknown, instead of reaching (and polluting) Object.prototype.
+    const current = Object.hasOwn(target, key) ? target[key] : undefined;
     if (isPlainObject(value) && isPlainObject(current)) {
       mergeInto(current, value, path, record);
     } else {
-      target[key] = isPlainObject(value) || Array.isArray(value) ? structuredClone(value) : value;
+      const copy = isPlainObject(value) || Array.isArray(value) ? structuredClone(value) : value;
+      Object.defineProperty(target, key, { value: copy, writable: true, enumerable: true, configurable: true });
       record(path);
     }
   }

@@ -39,35 +39,77 @@ function keyPath(key: string): string[] | null {
 /** Parses the body into a tree of strings (no coercion yet). Throws on a malformed key. */
 export function parseForm(body: string): Tree {
   const tree: Tree = {};
+  const arrays = new Map<Node[], Slots>();
   for (const [key, value] of new URLSearchParams(body)) {
     const path = keyPath(key);
     if (path === null) throw new Error(`malformed form key ${JSON.stringify(key)}`);
-    insert(tree, path, value);
+    insert(tree, path, value, arrays);
   }
+  for (const [array, slots] of arrays) inIndexOrder(array, slots);
   return tree;
 }
 
-function insert(tree: Tree, path: string[], value: string): void {
+/**
+ * Where the elements of one array are while parsing: arrays are kept dense, each element at the next free
+ * position, with the index its key declared remembered here; `inIndexOrder` sorts them once at the end. Holes
+ * were always dropped (a[5]=x is [x]), and a hole-free array costs what its elements cost: `a[0][9999]=1` no longer
+ * makes a 10,000-slot array (many such keys in one 1 MiB body took hundreds of MiB, or seconds of the control
+ * plane's thread to coerce).
+ */
+interface Slots {
+  /** Declared index → position in the array. */
+  at: Map<number, number>;
+  /** The index `a[]` and a repeated key take: one more than the largest declared. */
+  next: number;
+}
+
+function slotsOf(arrays: Map<Node[], Slots>, array: Node[]): Slots {
+  let slots = arrays.get(array);
+  if (slots === undefined) {
+    // An array made by a repeated key: its elements are at their own indices.
+    slots = { at: new Map(array.map((_, i) => [i, i])), next: array.length };
+    arrays.set(array, slots);
+  }
+  return slots;
+}
+
+function inIndexOrder(array: Node[], slots: Slots): void {
+  const order = [...slots.at].sort((a, b) => a[0] - b[0]);
+  if (order.every(([, position], i) => position === i)) return;
+  const elements = order.map(([, position]) => array[position]!);
+  array.length = 0;
+  for (const e of elements) array.push(e);
+}
+
+function insert(tree: Tree, path: string[], value: string, arrays: Map<Node[], Slots>): void {
   let node: Tree | Node[] = tree;
   for (let i = 0; i < path.length; i++) {
     const part = path[i]!;
     const last = i === path.length - 1;
     const nextIsIndex = !last && /^\d*$/.test(path[i + 1]!);
     if (Array.isArray(node)) {
-      const index = part === '' ? node.length : Number(part);
+      const slots = slotsOf(arrays, node);
+      const index = part === '' ? slots.next : Number(part);
       if (!/^\d*$/.test(part) || index > MAX_INDEX) throw new Error(`bad array index ${JSON.stringify(part)}`);
-      if (last) node[index] = value;
-      else {
-        const child: Node | undefined = node[index];
-        node = (node[index] = typeof child === 'object' ? child : nextIsIndex ? [] : {}) as Tree | Node[];
-      }
+      let position = slots.at.get(index);
+      const child: Node | undefined = position === undefined ? undefined : node[position];
+      const next: Node = last ? value : typeof child === 'object' ? child : nextIsIndex ? [] : {};
+      if (position === undefined) {
+        position = node.push(next) - 1;
+        slots.at.set(index, position);
+        if (index >= slots.next) slots.next = index + 1;
+      } else node[position] = next;
+      if (!last) node = next as Tree | Node[];
       continue;
     }
     if (part === '' || part === '__proto__') throw new Error(`bad form key part ${JSON.stringify(part)}`);
     const existing: Node | undefined = Object.hasOwn(node, part) ? node[part] : undefined;
     if (last) {
       if (existing === undefined) node[part] = value;
-      else if (Array.isArray(existing)) existing.push(value);
+      else if (Array.isArray(existing)) {
+        const slots = slotsOf(arrays, existing);
+        slots.at.set(slots.next++, existing.push(value) - 1);
+      }
       else if (typeof existing === 'string') node[part] = [existing, value];
       else throw new Error(`form key ${JSON.stringify(part)} is both a value and an object`);
     } else {
