@@ -21,6 +21,7 @@ import type { SessionContext, SessionOptions } from '../protocol/ocpp-j/rpc-sess
 import type { CallKeeper } from '../protocol/ocpp-j/session-context.js';
 import type { ActionValidators } from '../protocol/validation/types.js';
 import { CloseCode } from '../protocol/ocpp-j/close-codes.js';
+import { rateLimitOptions } from '../protocol/ocpp-j/rate-limit.js';
 import type { OcppVersion } from '../protocol/versions.js';
 import { ShardMetrics } from '../metrics/shard-metrics.js';
 import type { MetricJson } from '../metrics/metric-json.js';
@@ -77,6 +78,7 @@ function sessionOptions(config: Config): SessionOptions {
     callTimeoutMs: o.callTimeoutMs,
     maxBadMessagesInRow: o.maxBadMessagesInRow,
     rejectCallsBeforeAccepted: o.rejectCallsBeforeAccepted,
+    rateLimit: rateLimitOptions(config.limits),
   };
 }
 
@@ -261,6 +263,7 @@ export class Shard {
    */
   async stop(mode: 'graceful' | 'fast', deadlineMs: number): Promise<void> {
     this.#stopping = true;
+    this.#stations.stop();
     this.#server.stopListening();
     if (mode === 'graceful') {
       const deadline = Date.now() + deadlineMs;
@@ -281,6 +284,7 @@ export class Shard {
   /** Last resort before the thread dies (uncaught error): uWS sockets must be closed or the process aborts. */
   emergencyClose(): void {
     this.#stopping = true;
+    this.#stations.stop();
     this.#server.closeAll(CloseCode.INTERNAL_ERROR, 'shard failure', true);
     this.#server.shutdown();
   }
