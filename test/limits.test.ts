@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import type { Socket } from 'node:net';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { startTestServer, TestStation, waitFor, type TestServer } from './helpers/server.js';
 import { http } from './api-helpers.js';
 import { hashPassword } from '../src/config/password-hash.js';
@@ -201,6 +201,35 @@ test('bootTimeoutS: a connection without BootNotification is closed with 1008; o
   assert.equal(booted.ws.readyState, booted.ws.OPEN);
   assert.equal((await booted.call('Heartbeat', {}))[0], 3);
   assert.equal(await h.server.counter('policyCloses.bootTimeout'), 2);
+});
+
+test('slow handshakes: a socket that sends nothing, or its request headers byte by byte, is closed by uWS itself', LIMIT, async (t) => {
+  const h = await startTestServer();
+  t.after(() => h.stop());
+  const started = Date.now();
+  /** Opens a TCP connection, lets `feed` write to it, resolves with the ms until the server closed it. */
+  const closedAfter = (feed: (socket: Socket) => void): Promise<number> => new Promise((resolve, reject) => {
+    const socket = tcpConnect(h.port, '127.0.0.1', () => feed(socket));
+    socket.on('error', () => {}); // a reset is a close too
+    socket.on('close', () => resolve(Date.now() - started));
+    setTimeout(() => {
+      socket.destroy();
+      reject(new Error('the server kept the socket open for 30 s'));
+    }, 30_000).unref();
+  });
+  const request = `GET ${h.config.ocpp.path}/SLOW HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ocpp1.6\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nX-Pad: ${'a'.repeat(200)}`;
+  const [silent, slowloris] = await Promise.all([
+    closedAfter(() => {}),
+    closedAfter((socket) => {
+      let i = 0;
+      const timer = setInterval(() => (socket.destroyed ? clearInterval(timer) : socket.write(request[i++ % request.length]!)), 250);
+      socket.on('close', () => clearInterval(timer));
+    }),
+  ]);
+  // uWS closes an HTTP connection after 10 s without a complete request (its timer ticks every 4 s), and partial
+  // data does not restart the timer: measured 12.0 s for both.
+  t.diagnostic(`silent socket closed after ${silent} ms, byte-by-byte headers after ${slowloris} ms`);
+  for (const ms of [silent, slowloris]) assert.ok(ms >= 8000 && ms <= 20_000, `closed by the HTTP idle timeout (${ms} ms)`);
 });
 
 // --- outbound queue bound ---
