@@ -110,6 +110,29 @@ test('rate limit at its defaults never throttles a reconnect storm: BootNotifica
   assert.equal(station.ws.readyState, station.ws.OPEN);
 });
 
+test('rate limit applies to OCPP-S requests too: over it a request gets a GenericError fault saying so', LIMIT, async (t) => {
+  const h = await startTestServer({ limits: { messageRatePerS: 1, messageBurst: 2, maxRateLimited: 0 } });
+  t.after(() => h.stop());
+  const heartbeat = (n: number): Promise<Response> => fetch(`http://127.0.0.1:${h.port}/Ocpp/CentralSystemService`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/soap+xml' },
+    body: `<?xml version="1.0"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing" xmlns:cs="urn://Ocpp/Cs/2015/10/">
+  <s:Header><cs:chargeBoxIdentity>SOAP-LIM</cs:chargeBoxIdentity><a:MessageID>m-${n}</a:MessageID><a:Action>/Heartbeat</a:Action></s:Header>
+  <s:Body><cs:heartbeatRequest/></s:Body></s:Envelope>`,
+  });
+  for (let n = 1; n <= 2; n++) assert.equal((await heartbeat(n)).status, 200, `request ${n} of the burst`);
+  let fault: string | null = null;
+  for (let n = 3; n <= 6 && fault === null; n++) {
+    const r = await heartbeat(n);
+    const text = await r.text();
+    if (r.status !== 200) fault = text;
+  }
+  assert.ok(fault !== null, 'a request over the limit gets a fault');
+  assert.match(fault, /GenericError/);
+  assert.match(fault, /rate limited/);
+  assert.ok((await h.server.counter('rateLimited.call')) >= 1);
+});
+
 // --- per-source-address connection limit ---
 
 test('maxStationsPerAddress: over all shards, 503 with Retry-After and a JSON body; other addresses unaffected; freed on disconnect', LIMIT, async (t) => {
