@@ -9,6 +9,8 @@ import { RpcErrorCode } from '../rpc-error-codes.js';
 export interface RateLimitOptions {
   /** Tokens (frames) added per millisecond; > 0. */
   ratePerMs: number;
+  /** The same per second, as configured (for the CALLERROR's description). */
+  ratePerS: number;
   /** Bucket size: frames a station may send at once. */
   burst: number;
   /** Limited frames within `windowMs` after which the session is closed with 1008; 0 = never. */
@@ -19,7 +21,7 @@ export interface RateLimitOptions {
 /** Rate, burst and close rule from the `limits` configuration; null when the limit is off. */
 export function rateLimitOptions(limits: { messageRatePerS: number; messageBurst: number; maxRateLimited: number; rateLimitWindowS: number }): RateLimitOptions | null {
   if (limits.messageRatePerS <= 0) return null;
-  return { ratePerMs: limits.messageRatePerS / 1000, burst: limits.messageBurst, maxLimited: limits.maxRateLimited, windowMs: limits.rateLimitWindowS * 1000 };
+  return { ratePerMs: limits.messageRatePerS / 1000, ratePerS: limits.messageRatePerS, burst: limits.messageBurst, maxLimited: limits.maxRateLimited, windowMs: limits.rateLimitWindowS * 1000 };
 }
 
 /**

@@ -147,7 +147,7 @@ export class RpcSession implements StationContext, ObservedSession {
     const id = peekCallId(text);
     this.#ctx.hooks.rateLimited?.(this, id !== null);
     if (id !== null) {
-      const description = `rate limited: over ${limit.ratePerMs * 1000} messages/s (burst ${limit.burst}); slow down`;
+      const description = `rate limited: over ${limit.ratePerS} messages/s (burst ${limit.burst}); slow down`;
       this.#sendError(id, rateLimitedCode(isV2(this.version)), description, {}, null);
     }
     if (limit.maxLimited === 0) return;
