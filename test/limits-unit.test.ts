@@ -103,6 +103,21 @@ test('token bucket: limited frames spread wider than the window never close; a l
   assert.deepEqual(events, ['limited:call', 'limited:call', 'limited:call']);
 });
 
+test('token bucket: a wall clock that steps backwards takes no tokens away', (t) => {
+  let now = 9_000_000;
+  t.mock.method(Date, 'now', () => now);
+  const { s, transport } = session('ocpp1.6', { messageRatePerS: 10, messageBurst: 2, maxRateLimited: 0, rateLimitWindowS: 1 });
+  s.receive('[2,"a","Heartbeat",{}]');
+  now -= 3_600_000; // NTP steps the clock back an hour
+  s.receive('[2,"b","Heartbeat",{}]');
+  assert.deepEqual(transport.sent.map((f) => f[0]), [3, 3], 'the second token of the burst is still there');
+  s.receive('[2,"c","Heartbeat",{}]');
+  assert.equal(transport.sent[2]![0], 4, 'the bucket is empty now');
+  now += 100; // one token back at 10/s
+  s.receive('[2,"d","Heartbeat",{}]');
+  assert.equal(transport.sent[3]![0], 3);
+});
+
 test('rate limit off (messageRatePerS 0): no bucket at all', () => {
   assert.equal(rateLimitOptions({ messageRatePerS: 0, messageBurst: 1, maxRateLimited: 1, rateLimitWindowS: 1 }), null);
   const { s, transport } = session('ocpp1.6', { messageRatePerS: 0, messageBurst: 1, maxRateLimited: 1, rateLimitWindowS: 1 });
@@ -171,9 +186,11 @@ test('admission: the per-address cap refuses with reason address and gives the s
   admission.release(off);
 });
 
-test('address table: four threads taking and giving back slots of the same addresses never exceed the cap and end at zero', { timeout: 60_000 }, async () => {
+test('address table: four threads taking and giving back slots of the same addresses never exceed the cap (2) and end at zero', { timeout: 60_000 }, async () => {
   const shared = createSharedCounters();
   const holders = new SharedArrayBuffer(4 * 4); // per address: stations held right now (Int32), checked by every thread
+  const start = new SharedArrayBuffer(8); // [go, threads ready]
+  const startView = new Int32Array(start);
   const module = new URL('../src/shard/address-table.js', import.meta.url).href;
   const code = `
     const { workerData, parentPort } = require('node:worker_threads');
@@ -183,15 +200,19 @@ test('address table: four threads taking and giving back slots of the same addre
       const keys = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'].map(addressKey);
       const mine = [];
       let over = 0, counted = 0, maxSeen = 0;
-      for (let i = 0; i < 20000; i++) {
+      // All threads start together (a barrier in shared memory), so that they really run at once.
+      const start = new Int32Array(workerData.start);
+      Atomics.add(start, 1, 1);
+      Atomics.wait(start, 0, 0);
+      for (let i = 0; i < 200000; i++) {
         const k = (i * 7 + workerData.seed) % 4;
-        if (mine.length > 0 && (i % 3 === 0 || mine.length > 5)) {
+        if (mine.length > 0 && (i % 3 === 0 || mine.length > 9)) {
           const j = mine.pop();
           Atomics.sub(held, j, 1);
           table.release(keys[j]);
           continue;
         }
-        const outcome = table.acquire(keys[k], 3);
+        const outcome = table.acquire(keys[k], 2);
         if (outcome === 'counted') {
           counted++;
           const now = Atomics.add(held, k, 1) + 1;
@@ -203,14 +224,19 @@ test('address table: four threads taking and giving back slots of the same addre
       parentPort.postMessage({ over, counted, maxSeen });
     });
   `;
-  const results = await Promise.all([0, 1, 2, 3].map((seed) => new Promise<{ over: number; counted: number; maxSeen: number }>((resolve, reject) => {
-    const worker = new Worker(code, { eval: true, workerData: { shared, holders, module, seed } });
+  const done = Promise.all([0, 1, 2, 3].map((seed) => new Promise<{ over: number; counted: number; maxSeen: number }>((resolve, reject) => {
+    const worker = new Worker(code, { eval: true, workerData: { shared, holders, module, seed, start } });
     worker.once('message', resolve);
     worker.once('error', reject);
   })));
+  while (Atomics.load(startView, 1) < 4) await new Promise((r) => setTimeout(r, 5));
+  Atomics.store(startView, 0, 1);
+  Atomics.notify(startView, 0);
+  const results = await done;
   const table = new AddressTable(shared);
-  for (const r of results) assert.ok(r.maxSeen <= 3, `never more than 3 held per address (saw ${r.maxSeen})`);
-  assert.ok(results.some((r) => r.over > 0), 'the cap was reached');
+  for (const r of results) assert.ok(r.maxSeen <= 2, `never more than 2 held per address (saw ${r.maxSeen})`);
+  // Each thread alone holds up to 10 over 4 addresses: it meets the cap of 2 even when the threads never overlap.
+  assert.ok(results.every((r) => r.over > 0), 'the cap was reached');
   for (const address of ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4']) assert.equal(table.count(addressKey(address)), 0, address);
   assert.equal(table.addresses, 0);
 });

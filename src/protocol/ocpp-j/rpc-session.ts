@@ -100,7 +100,9 @@ export class RpcSession implements StationContext, ObservedSession {
     const limit = this.#ctx.options.rateLimit;
     if (limit != null) {
       // Token bucket per connection: refill for the time since the previous frame, then take one. Arithmetic only.
-      let tokens = this.#tokens + (now - this.#tokensAt) * limit.ratePerMs;
+      // (Date.now() is the wall clock: a step backwards refills nothing instead of taking tokens away.)
+      const elapsed = now - this.#tokensAt;
+      let tokens = elapsed > 0 ? this.#tokens + elapsed * limit.ratePerMs : this.#tokens;
       this.#tokensAt = now;
       if (tokens > limit.burst) tokens = limit.burst;
       if (tokens < 1) {
@@ -151,7 +153,7 @@ export class RpcSession implements StationContext, ObservedSession {
       this.#sendError(id, rateLimitedCode(isV2(this.version)), description, {}, null);
     }
     if (limit.maxLimited === 0) return;
-    if (now - this.#limitedSince > limit.windowMs) {
+    if (now - this.#limitedSince > limit.windowMs || now < this.#limitedSince) {
       this.#limitedSince = now;
       this.#limitedCount = 0;
     }
