@@ -83,8 +83,6 @@ export function createSessionHooks(counters: ShardCounters, metrics: ShardMetric
     rateLimited(_session, answered) {
       counters.inc(answered ? 'rateLimited.call' : 'rateLimited.other');
     },
-    outboundQueueFull() {
-      counters.inc('outboundQueueFull');
-    },
+
   };
 }

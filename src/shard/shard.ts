@@ -226,7 +226,12 @@ export class Shard {
   call(request: { identity: string; action: string; payload: Record<string, unknown>; timeoutMs?: number; validated?: boolean }): Promise<Record<string, unknown>> {
     const session = this.#stations.sessions.get(request.identity);
     if (session === undefined) return Promise.reject(new RouterError(ErrorCode.STATION_NOT_CONNECTED, `${request.identity} is not connected to shard ${this.id}`));
-    return session.call(request.action, request.payload, request.timeoutMs, request.validated === true);
+    const answer = session.call(request.action, request.payload, request.timeoutMs, request.validated === true);
+    // ocpp.outboundQueueMax reached: counted here (the API answers 429), once per refused command, off the frame path.
+    answer.catch((error: unknown) => {
+      if (error instanceof RouterError && error.code === ErrorCode.CALL_QUEUE_FULL) this.counters.inc('outboundQueueFull');
+    });
+    return answer;
   }
 
   /** This shard's metrics as prom-client JSON (the control plane aggregates over shards). */

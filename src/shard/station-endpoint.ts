@@ -83,11 +83,6 @@ export class StationEndpoint implements StationEndpointHandler<StationData> {
     this.#armBootSweep(0);
   }
 
-  /** Stations counted from `remoteAddress` over all shards (limits.maxStationsPerAddress; tests). */
-  stationsFrom(remoteAddress: string): number {
-    return this.#admission.stationsFrom(remoteAddress);
-  }
-
   // --- limits.bootTimeoutS ---
 
   #armBootSweep(bootTimeoutS: number): void {

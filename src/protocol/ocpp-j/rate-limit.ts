@@ -33,6 +33,57 @@ export function rateLimitedCode(v2: boolean): RpcErrorCode {
   return v2 ? RpcErrorCode.RpcFrameworkError : RpcErrorCode.GenericError;
 }
 
+/**
+ * The token bucket of one connection, and the count of its frames over the limit in the current window. One per
+ * session; `take` is a few arithmetic operations and allocates nothing. Time is the caller's `Date.now()` (the
+ * wall clock: a step backwards refills nothing instead of taking tokens away, and starts a new window).
+ */
+export class MessageBucket {
+  /** Clamped to the burst on the first frame. */
+  #tokens = Infinity;
+  #at: number;
+  #limited = 0;
+  #since = 0;
+
+  constructor(now: number) {
+    this.#at = now;
+  }
+
+  /** Takes a token for a frame at `now`; false when there is none (the frame is over the limit). */
+  take(now: number, limit: RateLimitOptions): boolean {
+    const elapsed = now - this.#at;
+    let tokens = elapsed > 0 ? this.#tokens + elapsed * limit.ratePerMs : this.#tokens;
+    this.#at = now;
+    if (tokens > limit.burst) tokens = limit.burst;
+    if (tokens < 1) {
+      this.#tokens = tokens;
+      return false;
+    }
+    this.#tokens = tokens - 1;
+    return true;
+  }
+
+  /** Counts a frame over the limit; true when `maxLimited` of them fell within the window (close the socket). */
+  persists(now: number, limit: RateLimitOptions): boolean {
+    if (limit.maxLimited === 0) return false;
+    if (now - this.#since > limit.windowMs || now < this.#since) {
+      this.#since = now;
+      this.#limited = 0;
+    }
+    return ++this.#limited >= limit.maxLimited;
+  }
+}
+
+/** The description of the CALLERROR a limited CALL gets. */
+export function rateLimitedDescription(limit: RateLimitOptions): string {
+  return `rate limited: over ${limit.ratePerS} messages/s (burst ${limit.burst}); slow down`;
+}
+
+/** The reason of the 1008 close when it persists. */
+export function rateLimitedCloseReason(limit: RateLimitOptions): string {
+  return `${limit.maxLimited} frames over the message rate limit within ${limit.windowMs / 1000} s`;
+}
+
 /** Longest message id (OCPP-J 1.6 §4.1.3, 2.0.1 Part 4 §4.1.3: 36 characters). */
 const MAX_ID = 36;
 const QUOTE = 0x22;

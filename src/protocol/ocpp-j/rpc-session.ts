@@ -1,13 +1,13 @@
 import { MessageType, MESSAGE_TYPE_NAMES, isV2, type StationVersion } from '../versions.js';
 import { RpcErrorCode, canonicalErrorCode, wireErrorCode } from '../rpc-error-codes.js';
 import type { ActionValidators, ValidationIssue } from '../validation/types.js';
-import type { Backend, BackendReply, StationContext } from '../backend.js';
+import { backendFailure, type Backend, type BackendReply, type StationContext } from '../backend.js';
 import { RouterError, ErrorCode } from '../errors.js';
 import { valueExceedsDepth } from '../json-depth.js';
 import { OutboundQueue, type OutboundCall as QueuedCall, type OutboundHost } from '../outbound-queue.js';
 import { parseFrame, isBadFrame, BadFrameKind, serializeCall, serializeCallResult, serializeCallError, type BadFrame, type CallFrame, type Payload } from './frames.js';
 import { CloseCode } from './close-codes.js';
-import { peekCallId, rateLimitedCode, type RateLimitOptions } from './rate-limit.js';
+import { MessageBucket, peekCallId, rateLimitedCloseReason, rateLimitedCode, rateLimitedDescription } from './rate-limit.js';
 import type { ObservedSession, SessionContext, SessionTransport } from './session-context.js';
 
 export type { Direction, ObservedSession, PolicyCloseReason, SessionContext, SessionHooks, SessionOptions, SessionTransport } from './session-context.js';
@@ -48,12 +48,7 @@ export class RpcSession implements StationContext, ObservedSession {
   /** Commands to the station: created by the first one (most stations never get any). */
   #outbound: OutboundQueue<OutboundCall> | null = null;
   #callReceivedAt = 0;
-  /** Message rate limit (docs/limits.md): tokens left (clamped to the burst on the first frame) and when counted. */
-  #tokens = Infinity;
-  #tokensAt: number;
-  /** Frames over the limit since `#limitedSince` (the close rule's window). */
-  #limitedCount = 0;
-  #limitedSince = 0;
+  readonly #bucket = new MessageBucket(Date.now()); // the message rate limit of this connection (docs/limits.md)
 
   constructor(
     ctx: SessionContext,
@@ -67,7 +62,7 @@ export class RpcSession implements StationContext, ObservedSession {
     this.version = station.version;
     this.connId = station.connId;
     this.remoteAddress = station.remoteAddress;
-    this.connectedAt = this.lastSeenAt = this.#tokensAt = Date.now();
+    this.connectedAt = this.lastSeenAt = Date.now();
   }
 
   get closed(): boolean {
@@ -95,22 +90,17 @@ export class RpcSession implements StationContext, ObservedSession {
   /** Handles one text frame from the station. */
   receive(text: string): void {
     if (this.#closed) return;
-    const now = Date.now();
-    this.lastSeenAt = now;
+    const now = (this.lastSeenAt = Date.now());
     const limit = this.#ctx.options.rateLimit;
-    if (limit != null) {
-      // Token bucket per connection: refill for the time since the previous frame, then take one. Arithmetic only.
-      // (Date.now() is the wall clock: a step backwards refills nothing instead of taking tokens away.)
-      const elapsed = now - this.#tokensAt;
-      let tokens = elapsed > 0 ? this.#tokens + elapsed * limit.ratePerMs : this.#tokens;
-      this.#tokensAt = now;
-      if (tokens > limit.burst) tokens = limit.burst;
-      if (tokens < 1) {
-        this.#tokens = tokens;
-        this.#overLimit(text, now, limit);
-        return;
-      }
-      this.#tokens = tokens - 1;
+    if (limit != null && !this.#bucket.take(now, limit)) {
+      // Over the limit (docs/limits.md), not parsed: a CALL gets a CALLERROR, anything else is dropped; 1008 if it persists.
+      const id = peekCallId(text);
+      this.#ctx.hooks.rateLimited?.(this, id !== null);
+      if (id !== null) this.#sendError(id, rateLimitedCode(isV2(this.version)), rateLimitedDescription(limit), {}, null);
+      if (!this.#bucket.persists(now, limit)) return;
+      this.#ctx.hooks.closedForPolicy?.(this, 'rateLimited');
+      this.close(CloseCode.POLICY_VIOLATION, rateLimitedCloseReason(limit));
+      return;
     }
     const frame = parseFrame(text, this.version, this.#ctx.options.maxPayloadDepth);
     if (isBadFrame(frame)) {
@@ -138,28 +128,6 @@ export class RpcSession implements StationContext, ObservedSession {
         // 2.1 Part 4 §4.2.4: the station says our CALLRESULT was bad. Nothing to retry; it is observed.
         hooks.frame?.(this, 'in', frame.type, frame.id, null, frame);
         return;
-    }
-  }
-
-  /**
-   * A frame over the rate limit is not parsed: a CALL (its id read from the first characters) gets a CALLERROR
-   * saying so, anything else is dropped. Too many within the window close the socket with 1008.
-   */
-  #overLimit(text: string, now: number, limit: RateLimitOptions): void {
-    const id = peekCallId(text);
-    this.#ctx.hooks.rateLimited?.(this, id !== null);
-    if (id !== null) {
-      const description = `rate limited: over ${limit.ratePerS} messages/s (burst ${limit.burst}); slow down`;
-      this.#sendError(id, rateLimitedCode(isV2(this.version)), description, {}, null);
-    }
-    if (limit.maxLimited === 0) return;
-    if (now - this.#limitedSince > limit.windowMs || now < this.#limitedSince) {
-      this.#limitedSince = now;
-      this.#limitedCount = 0;
-    }
-    if (++this.#limitedCount >= limit.maxLimited) {
-      this.#ctx.hooks.closedForPolicy?.(this, 'rateLimited');
-      this.close(CloseCode.POLICY_VIOLATION, `${this.#limitedCount} frames over the message rate limit within ${limit.windowMs / 1000} s`);
     }
   }
 
@@ -363,10 +331,7 @@ export class RpcSession implements StationContext, ObservedSession {
     const outbound = (this.#outbound ??= new OutboundQueue<OutboundCall>(this.#outboundHost()));
     return new Promise<Payload>((resolve, reject) => {
       const call: OutboundCall = { id: '', action, payload, timeoutMs, resolve, reject, sentAt: 0 };
-      if (!outbound.submit(call)) {
-        this.#ctx.hooks.outboundQueueFull?.(this, action);
-        reject(new RouterError(ErrorCode.CALL_QUEUE_FULL, `${this.identity} has ${this.#ctx.options.outboundQueueMax} calls queued`));
-      }
+      if (!outbound.submit(call)) reject(new RouterError(ErrorCode.CALL_QUEUE_FULL, `${this.identity} has ${this.#ctx.options.outboundQueueMax} calls queued`));
     });
   }
 
@@ -449,11 +414,6 @@ export class RpcSession implements StationContext, ObservedSession {
       call.reject(error);
     }
   }
-}
-
-function backendFailure(error: unknown): BackendReply {
-  const message = error instanceof Error ? error.message : String(error);
-  return { kind: 'error', code: RpcErrorCode.InternalError, description: `backend failure: ${message}` };
 }
 
 export { MESSAGE_TYPE_NAMES };

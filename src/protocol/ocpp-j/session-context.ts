@@ -51,8 +51,6 @@ export interface SessionHooks {
   closedForPolicy?(session: ObservedSession, reason: PolicyCloseReason): void;
   /** A frame over the station's message rate limit: answered with a CALLERROR (a CALL) or dropped (any other). */
   rateLimited?(session: ObservedSession, answered: boolean): void;
-  /** A central-system CALL refused because `outboundQueueMax` calls already wait for this station. */
-  outboundQueueFull?(session: ObservedSession, action: string): void;
 }
 
 /** Why a session closed its station with 1008 (docs/limits.md, docs/errors.md). */
