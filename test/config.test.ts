@@ -212,6 +212,13 @@ const ENV_SAMPLES: Record<string, [string, unknown]> = {
   ACCEPT_RATE_PER_S: ['250', 250],
   ACCEPT_BURST: ['50', 50],
   RETRY_AFTER_S: ['30', 30],
+  // limits (docs/limits.md)
+  MESSAGE_RATE_PER_S: ['50', 50],
+  MESSAGE_BURST: ['500', 500],
+  MAX_RATE_LIMITED: ['200', 200],
+  MAX_STATIONS_PER_ADDRESS: ['16', 16],
+  UPGRADE_TIMEOUT_MS: ['3000', 3000],
+  BOOT_TIMEOUT_S: ['300', 300],
   BOOT_STATUS: ['pending', 'Pending'],
   HEARTBEAT_INTERVAL_S: ['60', 60],
   AUTHORIZE_POLICY: ['list', 'list'],

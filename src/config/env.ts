@@ -155,6 +155,12 @@ export const ENV_TABLE: readonly EnvEntry[] = Object.freeze([
   entry('ACCEPT_RATE_PER_S', 'admission.acceptRatePerS', INT, parseInteger, 'Upgrades per second; 0 = unlimited.'),
   entry('ACCEPT_BURST', 'admission.acceptBurst', INT, parseInteger, 'Accept-rate burst.'),
   entry('RETRY_AFTER_S', 'admission.retryAfterS', INT, parseInteger, 'Retry-After of a 503.'),
+  entry('MESSAGE_RATE_PER_S', 'limits.messageRatePerS', INT, parseInteger, 'Frames per second per station; 0 = off.'),
+  entry('MESSAGE_BURST', 'limits.messageBurst', INT, parseInteger, 'Per-station rate burst.'),
+  entry('MAX_RATE_LIMITED', 'limits.maxRateLimited', INT, parseInteger, 'Rate-limited frames before 1008; 0 = never.'),
+  entry('MAX_STATIONS_PER_ADDRESS', 'limits.maxStationsPerAddress', INT, parseInteger, 'Stations per remote address; 0 = unlimited.'),
+  entry('UPGRADE_TIMEOUT_MS', 'limits.upgradeTimeoutMs', INT, parseInteger, 'Deadline of an async upgrade decision; 0 = none.'),
+  entry('BOOT_TIMEOUT_S', 'limits.bootTimeoutS', INT, parseInteger, 'Close a station without BootNotification after; 0 = off.'),
   entry('BOOT_STATUS', 'responder.bootStatus', BOOT_STATUSES.join('|'), parseEnum(BOOT_STATUSES), 'BootNotification status.'),
   entry('HEARTBEAT_INTERVAL_S', 'responder.heartbeatIntervalS', INT, parseInteger, 'Heartbeat interval returned at boot.'),
   entry(

@@ -141,6 +141,45 @@ export const configSchema: SchemaNode = {
       acceptBurst: int(1, 10_000_000, 100, 'Burst allowance of the accept-rate limiter.', 'upgrades'),
       retryAfterS: int(0, 86_400, 5, 'Retry-After seconds sent with a 503.', 's'),
     }),
+    // --- limits (docs/limits.md): what one station or one source address may cost ---
+    limits: object('Limits per station and per source address against misbehaving stations (docs/limits.md).', {
+      messageRatePerS: int(
+        0,
+        1_000_000,
+        2000,
+        'Frames a station may send per second (token bucket per connection); over it a CALL gets RpcFrameworkError (1.6: GenericError). A flood breaker, not a shaper: far above any real station. 0 = off.',
+        'frames/s',
+      ),
+      messageBurst: int(1, 10_000_000, 1000, 'Bucket size of the per-station rate limit: frames a station may send at once (a reconnect sends BootNotification, a StatusNotification per connector, MeterValues).', 'frames'),
+      maxRateLimited: int(
+        0,
+        10_000_000,
+        1000,
+        'Rate-limited frames within `rateLimitWindowS` after which the socket is closed with 1008. 0 = never close.',
+        'frames',
+      ),
+      rateLimitWindowS: int(1, 3600, 10, 'Window over which rate-limited frames are counted toward `maxRateLimited`.', 's'),
+      maxStationsPerAddress: int(
+        0,
+        100_000_000,
+        0,
+        'Most stations connected at once from one remote address over all shards; over it the upgrade gets 503 with Retry-After. 0 = unlimited (stations behind a carrier NAT or a VPN share one address).',
+      ),
+      upgradeTimeoutMs: int(
+        0,
+        600_000,
+        10_000,
+        'Deadline of an asynchronous upgrade decision (Basic auth); past it the upgrade gets 503 and its slot is freed. 0 = none.',
+        'ms',
+      ),
+      bootTimeoutS: int(
+        0,
+        86_400,
+        0,
+        'A connection without an answered BootNotification after this long is closed with 1008. 0 = off (the default: OCPP does not require a BootNotification after a mere reconnect, only after a (re)boot).',
+        's',
+      ),
+    }),
     responder: object('Answers of the built-in responder backend.', {
       bootStatus: {
         type: 'string',

@@ -68,6 +68,22 @@ export interface Config {
     /** Retry-After seconds sent with a 503. */
     retryAfterS: number;
   };
+  limits: {
+    /** Frames a station may send per second (token bucket per connection); 0 = off. */
+    messageRatePerS: number;
+    /** Bucket size of the per-station rate limit, in frames. */
+    messageBurst: number;
+    /** Rate-limited frames within `rateLimitWindowS` after which the socket is closed with 1008; 0 = never. */
+    maxRateLimited: number;
+    /** Window over which rate-limited frames are counted, in seconds. */
+    rateLimitWindowS: number;
+    /** Most stations connected at once from one remote address over all shards; 0 = unlimited. */
+    maxStationsPerAddress: number;
+    /** Deadline of an asynchronous upgrade decision, in ms; 0 = none. */
+    upgradeTimeoutMs: number;
+    /** Seconds a station may stay connected without an answered BootNotification; 0 = off. */
+    bootTimeoutS: number;
+  };
   responder: {
     /** Status returned to BootNotification. */
     bootStatus: 'Accepted' | 'Pending' | 'Rejected';

@@ -1,6 +1,7 @@
 /**
  * The memory every shard of a process shares with the others and the control plane (a SharedArrayBuffer):
- * the count of connected stations (admission limits over all shards) and the connection sequence.
+ * the count of connected stations (admission limits over all shards), the connection sequence and the count of
+ * stations per remote address.
  */
 export const SHARED_COUNTERS = {
   /** Stations connected, or reserved by an upgrade in progress, over all shards (an Int32 at byte 0). */
@@ -11,9 +12,19 @@ export const SHARED_COUNTERS = {
 /** Byte offset of the connection sequence (a BigInt64, 8-byte aligned) in the shared buffer. */
 const SEQUENCE_OFFSET = 8;
 
-/** The buffer every shard of a process shares: the connected counter and the connection sequence. */
+/**
+ * The per-address connection table (src/shard/address-table.ts, docs/limits.md) follows: a lock, a count of used
+ * slots, then ADDRESS_SLOTS slots of three Int32 each (two hash words of the address, its connection count).
+ */
+export const ADDRESS_TABLE_OFFSET = SEQUENCE_OFFSET + 8;
+/** Slots of the address table: a power of two; kept at most 3/4 full (about 196,000 addresses). 3 MiB. */
+export const ADDRESS_SLOTS = 1 << 18;
+/** Int32 words of the address table: lock, used, then the slots. */
+export const ADDRESS_TABLE_WORDS = 2 + ADDRESS_SLOTS * 3;
+
+/** The buffer every shard of a process shares: the connected counter, the connection sequence, the address table. */
 export function createSharedCounters(): SharedArrayBuffer {
-  return new SharedArrayBuffer(SEQUENCE_OFFSET + 8);
+  return new SharedArrayBuffer(ADDRESS_TABLE_OFFSET + ADDRESS_TABLE_WORDS * 4);
 }
 
 /**

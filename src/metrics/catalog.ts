@@ -20,7 +20,7 @@ export const METRICS = [
   { name: 'ocpp_station_connects_total', type: 'counter', labels: [], source: 'shard', help: 'Station connections accepted (WebSocket opened with an OCPP subprotocol).' },
   { name: 'ocpp_station_disconnects_total', type: 'counter', labels: ['reason'], source: 'shard', help: 'Station connections closed, by reason (close code class).' },
   { name: 'ocpp_station_replaced_total', type: 'counter', labels: [], source: 'shard', help: 'Connections closed because the same identity connected again (newest wins).' },
-  { name: 'ocpp_upgrades_refused_total', type: 'counter', labels: ['reason'], source: 'shard', help: 'WebSocket upgrades refused: auth, limit, rate, badIdentity, badPath, subprotocol, shutdown.' },
+  { name: 'ocpp_upgrades_refused_total', type: 'counter', labels: ['reason'], source: 'shard', help: 'WebSocket upgrades refused: auth, limit, rate, address (limits.maxStationsPerAddress), timeout (limits.upgradeTimeoutMs), badIdentity, badPath, subprotocol, shutdown.' },
   { name: 'ocpp_shard_connections', type: 'gauge', labels: ['shard'], source: 'shard', help: 'Station connections held by each shard.' },
   // Messages
   { name: 'ocpp_messages_total', type: 'counter', labels: ['direction', 'message_type', 'action'], source: 'shard', help: 'OCPP-J frames received (in) and sent (out), by message type and action.' },
@@ -28,7 +28,11 @@ export const METRICS = [
   { name: 'ocpp_callerrors_sent_total', type: 'counter', labels: ['code'], source: 'shard', help: 'CALLERRORs sent to stations, by error code as spelled on the wire.' },
   { name: 'ocpp_bad_frames_total', type: 'counter', labels: ['kind'], source: 'shard', help: 'Malformed or refused frames, by kind.' },
   { name: 'ocpp_validation_failures_total', type: 'counter', labels: ['version', 'action', 'direction'], source: 'shard', help: 'Schema validation failures: request (station CALL), response (station CALLRESULT), reply (our backend reply).' },
-  { name: 'ocpp_policy_closes_total', type: 'counter', labels: ['reason'], source: 'shard', help: 'Connections closed for breaking the rules: badMessages, inboundQueueFull.' },
+  { name: 'ocpp_policy_closes_total', type: 'counter', labels: ['reason'], source: 'shard', help: 'Connections closed for breaking the rules: badMessages, inboundQueueFull, rateLimited (limits.maxRateLimited), bootTimeout (limits.bootTimeoutS).' },
+  // Limits (docs/limits.md)
+  { name: 'ocpp_rate_limited_frames_total', type: 'counter', labels: ['kind'], source: 'shard', help: 'Station frames over the message rate limit (limits.messageRatePerS): call (answered with a CALLERROR), other (dropped).' },
+  { name: 'ocpp_outbound_queue_full_total', type: 'counter', labels: [], source: 'shard', help: 'Central-system CALLs refused because ocpp.outboundQueueMax calls already waited for the station (the API answers 429).' },
+  { name: 'ocpp_address_table_full_total', type: 'counter', labels: [], source: 'shard', help: 'Upgrades admitted without a per-address count because the shared address table was full (limits.maxStationsPerAddress not enforced for them).' },
   // Latency
   { name: 'ocpp_request_duration_seconds', type: 'histogram', labels: ['action'], source: 'shard', help: 'Handling time of station CALLs, from receipt to reply sent.' },
   { name: 'ocpp_command_duration_seconds', type: 'histogram', labels: ['action', 'outcome'], source: 'shard', help: 'Round trip of central-system CALLs to stations, from send to answer or timeout.' },

@@ -22,6 +22,12 @@ export type BackendReply =
   | { kind: 'result'; payload: Record<string, unknown> }
   | { kind: 'error'; code: RpcErrorCode; description: string; details?: Record<string, unknown> };
 
+/** The reply of a backend that threw or rejected: the station gets InternalError, the thread goes on. */
+export function backendFailure(error: unknown): BackendReply {
+  const message = error instanceof Error ? error.message : String(error);
+  return { kind: 'error', code: 'InternalError', description: `backend failure: ${message}` };
+}
+
 /**
  * A backend answers station CALLs. The protocol layer owns this interface; the implementations (built-in
  * responder, webhook, …) live in src/backends/ and are injected into the session context. It may answer synchronously (the responder does, to keep the frame

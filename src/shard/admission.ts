@@ -1,9 +1,11 @@
 /**
- * Admission control for reconnect storms: a cap on stations connected over all shards (a counter in a
- * SharedArrayBuffer every shard sees) and an accept-rate limit (a token bucket per shard, each with its
- * share of the configured rate).
+ * Admission control for reconnect storms and misbehaving sources: a cap on stations connected over all shards (a
+ * counter in a SharedArrayBuffer every shard sees), a cap on stations per remote address over all shards (a table
+ * in the same memory, address-table.ts), and an accept-rate limit (a token bucket per shard, each with its share
+ * of the configured rate).
  */
 import { SHARED_COUNTERS } from '../ipc/shared-counters.js';
+import { AddressTable, addressKey, type AddressKey } from './address-table.js';
 
 export interface AdmissionOptions {
   maxStations: number;
@@ -11,12 +13,29 @@ export interface AdmissionOptions {
   acceptBurst: number;
   retryAfterS: number;
   shards: number;
+  /** limits.maxStationsPerAddress; 0 = unlimited (the table is then not touched). */
+  maxStationsPerAddress: number;
 }
 
-export type AdmissionRefusal = { reason: 'limit' | 'rate'; retryAfterS: number };
+export type AdmissionRefusal = { reason: 'limit' | 'rate' | 'address'; retryAfterS: number };
+
+/** What an admitted upgrade holds until `release`: a station slot, and its address's count when it was counted. */
+export interface AdmissionTicket {
+  address: AddressKey | null;
+  /** The address table was full: admitted without a per-address count. */
+  tableFull: boolean;
+}
+
+const UNCOUNTED: AdmissionTicket = Object.freeze({ address: null, tableFull: false });
+const TABLE_FULL: AdmissionTicket = Object.freeze({ address: null, tableFull: true });
+
+export function isAdmissionRefusal(value: AdmissionRefusal | AdmissionTicket): value is AdmissionRefusal {
+  return 'reason' in value;
+}
 
 export class Admission {
   #counters: Int32Array;
+  #addresses: AddressTable;
   #options: AdmissionOptions;
   #tokens: number;
   #ratePerMs: number;
@@ -24,7 +43,8 @@ export class Admission {
   #lastRefill = performance.now();
 
   constructor(shared: SharedArrayBuffer, options: AdmissionOptions) {
-    this.#counters = new Int32Array(shared);
+    this.#counters = new Int32Array(shared, 0, SHARED_COUNTERS.length);
+    this.#addresses = new AddressTable(shared);
     this.#options = options;
     this.#ratePerMs = 0;
     this.#burst = 0;
@@ -40,12 +60,12 @@ export class Admission {
   }
 
   /**
-   * Takes an accept token and reserves a station slot (atomically, so shards cannot overshoot the cap
-   * together), or says why not. A reserved slot is given back with `release()` when the upgrade fails or
-   * the station disconnects.
+   * Takes an accept token, reserves a station slot and counts the station against its address (atomically, so
+   * shards cannot overshoot a cap together), or says why not. What was reserved is given back with
+   * `release(ticket)` when the upgrade fails or the station disconnects.
    */
-  admit(): AdmissionRefusal | null {
-    const { maxStations, acceptRatePerS, retryAfterS } = this.#options;
+  admit(remoteAddress: string): AdmissionRefusal | AdmissionTicket {
+    const { maxStations, acceptRatePerS, retryAfterS, maxStationsPerAddress } = this.#options;
     if (acceptRatePerS > 0) {
       const now = performance.now();
       this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#lastRefill) * this.#ratePerMs);
@@ -57,15 +77,31 @@ export class Admission {
       Atomics.sub(this.#counters, SHARED_COUNTERS.connected, 1);
       return { reason: 'limit', retryAfterS };
     }
+    let ticket = UNCOUNTED;
+    if (maxStationsPerAddress > 0) {
+      const key = addressKey(remoteAddress);
+      const outcome = this.#addresses.acquire(key, maxStationsPerAddress);
+      if (outcome === 'over') {
+        Atomics.sub(this.#counters, SHARED_COUNTERS.connected, 1);
+        return { reason: 'address', retryAfterS };
+      }
+      ticket = outcome === 'full' ? TABLE_FULL : { address: key, tableFull: false };
+    }
     if (acceptRatePerS > 0) this.#tokens -= 1;
-    return null;
+    return ticket;
   }
 
-  release(): void {
+  release(ticket: AdmissionTicket): void {
     Atomics.sub(this.#counters, SHARED_COUNTERS.connected, 1);
+    if (ticket.address !== null) this.#addresses.release(ticket.address);
+  }
+
+  /** Stations counted from `remoteAddress` now, over all shards (0 when the limit is off). */
+  stationsFrom(remoteAddress: string): number {
+    return this.#addresses.count(addressKey(remoteAddress));
   }
 
   static connectedCount(shared: SharedArrayBuffer): number {
-    return Atomics.load(new Int32Array(shared), SHARED_COUNTERS.connected);
+    return Atomics.load(new Int32Array(shared, 0, SHARED_COUNTERS.length), SHARED_COUNTERS.connected);
   }
 }

@@ -80,5 +80,9 @@ export function createSessionHooks(counters: ShardCounters, metrics: ShardMetric
     closedForPolicy(_session, reason) {
       counters.inc(`policyCloses.${reason}`);
     },
+    rateLimited(_session, answered) {
+      counters.inc(answered ? 'rateLimited.call' : 'rateLimited.other');
+    },
+
   };
 }

@@ -21,6 +21,7 @@ import type { SessionContext, SessionOptions } from '../protocol/ocpp-j/rpc-sess
 import type { CallKeeper } from '../protocol/ocpp-j/session-context.js';
 import type { ActionValidators } from '../protocol/validation/types.js';
 import { CloseCode } from '../protocol/ocpp-j/close-codes.js';
+import { rateLimitOptions } from '../protocol/ocpp-j/rate-limit.js';
 import type { OcppVersion } from '../protocol/versions.js';
 import { ShardMetrics } from '../metrics/shard-metrics.js';
 import type { MetricJson } from '../metrics/metric-json.js';
@@ -77,6 +78,7 @@ function sessionOptions(config: Config): SessionOptions {
     callTimeoutMs: o.callTimeoutMs,
     maxBadMessagesInRow: o.maxBadMessagesInRow,
     rejectCallsBeforeAccepted: o.rejectCallsBeforeAccepted,
+    rateLimit: rateLimitOptions(config.limits),
   };
 }
 
@@ -224,7 +226,12 @@ export class Shard {
   call(request: { identity: string; action: string; payload: Record<string, unknown>; timeoutMs?: number; validated?: boolean }): Promise<Record<string, unknown>> {
     const session = this.#stations.sessions.get(request.identity);
     if (session === undefined) return Promise.reject(new RouterError(ErrorCode.STATION_NOT_CONNECTED, `${request.identity} is not connected to shard ${this.id}`));
-    return session.call(request.action, request.payload, request.timeoutMs, request.validated === true);
+    const answer = session.call(request.action, request.payload, request.timeoutMs, request.validated === true);
+    // ocpp.outboundQueueMax reached: counted here (the API answers 429), once per refused command, off the frame path.
+    answer.catch((error: unknown) => {
+      if (error instanceof RouterError && error.code === ErrorCode.CALL_QUEUE_FULL) this.counters.inc('outboundQueueFull');
+    });
+    return answer;
   }
 
   /** This shard's metrics as prom-client JSON (the control plane aggregates over shards). */
@@ -261,6 +268,7 @@ export class Shard {
    */
   async stop(mode: 'graceful' | 'fast', deadlineMs: number): Promise<void> {
     this.#stopping = true;
+    this.#stations.stop();
     this.#server.stopListening();
     if (mode === 'graceful') {
       const deadline = Date.now() + deadlineMs;
@@ -281,6 +289,7 @@ export class Shard {
   /** Last resort before the thread dies (uncaught error): uWS sockets must be closed or the process aborts. */
   emergencyClose(): void {
     this.#stopping = true;
+    this.#stations.stop();
     this.#server.closeAll(CloseCode.INTERNAL_ERROR, 'shard failure', true);
     this.#server.shutdown();
   }

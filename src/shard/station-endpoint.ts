@@ -12,8 +12,8 @@ import type { ShardToMain } from '../ipc/messages.js';
 import { disconnectReason } from '../metrics/catalog.js';
 import type { StationEndpointHandler, StationSocket, TransportViolation, UpgradeDecision, UpgradeInfo } from '../transport/uws-server.js';
 import { ConnectionSequence } from '../ipc/shared-counters.js';
-import { Admission } from './admission.js';
-import { StationAuth } from './station-auth.js';
+import { Admission, isAdmissionRefusal, type AdmissionOptions, type AdmissionTicket } from './admission.js';
+import { StationAuth, type AuthOutcome } from './station-auth.js';
 import type { ShardCounters } from './counters.js';
 import type { ShardReports } from './reports.js';
 
@@ -24,10 +24,21 @@ export interface StationData {
   remoteAddress: string;
   connId: number;
   session: RpcSession | null;
+  /** What admission reserved for this connection (given back on close); null: nothing (no subprotocol). */
+  ticket: AdmissionTicket | null;
 }
 
 const REPLACED_REASON = 'replaced by a newer connection of the same identity';
 const BASIC_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="ocpp-router", charset="UTF-8"' };
+
+function admissionOptions(config: Config, shards: number): AdmissionOptions {
+  return { ...config.admission, shards, maxStationsPerAddress: config.limits.maxStationsPerAddress };
+}
+
+/** How often connections are checked for a missing BootNotification: a quarter of the timeout, 0.25–10 s. */
+function bootSweepMs(bootTimeoutS: number): number {
+  return Math.min(10_000, Math.max(250, (bootTimeoutS * 1000) / 4));
+}
 
 export interface StationEndpointDeps {
   shards: number;
@@ -49,18 +60,56 @@ export class StationEndpoint implements StationEndpointHandler<StationData> {
   #sequence: ConnectionSequence;
   /** Current session per identity on this shard. */
   readonly sessions = new Map<string, RpcSession>();
+  #bootSweep: ReturnType<typeof setInterval> | null = null;
+  #bootSweepMs = 0;
 
   constructor(deps: StationEndpointDeps) {
     this.#deps = deps;
     const config = deps.config();
-    this.#admission = new Admission(deps.counters, { ...config.admission, shards: deps.shards });
+    this.#admission = new Admission(deps.counters, admissionOptions(config, deps.shards));
     this.#auth = new StationAuth(config.security.basicAuth, deps.logError);
     this.#sequence = new ConnectionSequence(deps.counters);
+    this.#armBootSweep(config.limits.bootTimeoutS);
   }
 
   configure(config: Config): void {
-    this.#admission.configure({ ...config.admission, shards: this.#deps.shards });
+    this.#admission.configure(admissionOptions(config, this.#deps.shards));
     this.#auth.configure(config.security.basicAuth, this.#deps.logError);
+    this.#armBootSweep(config.limits.bootTimeoutS);
+  }
+
+  /** Stops the boot-timeout sweep (the shard is stopping). */
+  stop(): void {
+    this.#armBootSweep(0);
+  }
+
+  // --- limits.bootTimeoutS ---
+
+  #armBootSweep(bootTimeoutS: number): void {
+    const every = bootTimeoutS > 0 ? bootSweepMs(bootTimeoutS) : 0;
+    if (every === this.#bootSweepMs) return;
+    if (this.#bootSweep !== null) clearInterval(this.#bootSweep);
+    this.#bootSweep = null;
+    this.#bootSweepMs = every;
+    if (every === 0) return;
+    this.#bootSweep = setInterval(() => this.#closeUnbooted(), every);
+    this.#bootSweep.unref();
+  }
+
+  /**
+   * Closes (1008) the connections that have no answered BootNotification after limits.bootTimeoutS. OCPP-J 1.6
+   * errata §3.10 and 2.0.1 B02/B03: a station's messages before its boot is accepted may be refused; one that never
+   * boots holds a socket for nothing. One pass over the shard's sessions per sweep, no timer per connection.
+   */
+  #closeUnbooted(): void {
+    const timeoutS = this.#deps.config().limits.bootTimeoutS;
+    if (timeoutS === 0) return;
+    const cutoff = Date.now() - timeoutS * 1000;
+    for (const session of this.sessions.values()) {
+      if (session.bootState !== 'unknown' || session.connectedAt > cutoff || session.closed) continue;
+      this.#deps.ctx.hooks.closedForPolicy?.(session, 'bootTimeout');
+      session.close(CloseCode.POLICY_VIOLATION, `no BootNotification within ${timeoutS} s of connecting`);
+    }
   }
 
   // --- upgrade ---
@@ -76,26 +125,73 @@ export class StationEndpoint implements StationEndpointHandler<StationData> {
       // OCPP-J 1.6 §3.1.2 / RFC 6455 §4.2.2: complete the handshake without a subprotocol, then close.
       // The connection never becomes a station, so it takes no admission slot.
       this.#deps.shardCounters.inc('upgradesRefused.subprotocol');
-      const station: StationData = { identity: path.identity, account: path.account, version: o.subprotocols[0]!, remoteAddress: info.remoteAddress, connId: 0, session: null };
+      const station: StationData = { identity: path.identity, account: path.account, version: o.subprotocols[0]!, remoteAddress: info.remoteAddress, connId: 0, session: null, ticket: null };
       return { accept: true, userData: station, subprotocol: '', closeAfterOpen: { code: CloseCode.PROTOCOL_ERROR, reason: 'no supported OCPP subprotocol offered' } };
     }
-    const admit = this.#admission.admit();
-    if (admit !== null) {
-      return this.#refuse(admit.reason, 503, admit.reason === 'limit' ? 'too many stations connected' : 'too many connection attempts, retry later', { 'Retry-After': String(admit.retryAfterS) });
+    const admit = this.#admission.admit(info.remoteAddress);
+    if (isAdmissionRefusal(admit)) {
+      const message =
+        admit.reason === 'limit' ? 'too many stations connected'
+        : admit.reason === 'address' ? `too many stations connected from this address (limit ${config.limits.maxStationsPerAddress})`
+        : 'too many connection attempts, retry later';
+      return this.#refuse(admit.reason, 503, message, { 'Retry-After': String(admit.retryAfterS) });
     }
-    const station: StationData = { identity: path.identity, account: path.account, version: protocol.version, remoteAddress: info.remoteAddress, connId: 0, session: null };
+    if (admit.tableFull) this.#deps.shardCounters.inc('addressTableFull');
+    const ticket = admit;
+    const station: StationData = { identity: path.identity, account: path.account, version: protocol.version, remoteAddress: info.remoteAddress, connId: 0, session: null, ticket };
+    const release = (): void => this.#admission.release(ticket);
     const accept = (): UpgradeDecision<StationData> => {
       // Taken here, right before uWS upgrades and opens the connection: the order of ids is the order of upgrades.
       station.connId = this.#sequence.next();
-      return { accept: true, userData: station, subprotocol: protocol.header, release: () => this.#admission.release() };
+      return { accept: true, userData: station, subprotocol: protocol.header, release };
     };
     const refuseAuth = (message: string): UpgradeDecision<StationData> => {
-      this.#admission.release();
+      release();
       return this.#refuse('auth', 401, message, BASIC_CHALLENGE);
     };
     const auth = this.#auth.check(path.identity, info.authorization);
     if (!(auth instanceof Promise)) return auth.ok ? accept() : refuseAuth(auth.message);
-    return auth.then((outcome) => (outcome.ok ? accept() : refuseAuth(outcome.message)));
+    return this.#decideBefore(auth, config.limits.upgradeTimeoutMs, config.admission.retryAfterS, accept, refuseAuth, release);
+  }
+
+  /**
+   * The asynchronous part of an upgrade (Basic auth: scrypt on libuv's pool, which a burst of attempts can queue
+   * up) has `limits.upgradeTimeoutMs`: past it the client gets 503 with Retry-After and the slot is given back at
+   * once, whatever the check says later. A check that fails answers 500, also giving the slot back.
+   */
+  #decideBefore(
+    auth: Promise<AuthOutcome>,
+    timeoutMs: number,
+    retryAfterS: number,
+    accept: () => UpgradeDecision<StationData>,
+    refuseAuth: (message: string) => UpgradeDecision<StationData>,
+    release: () => void,
+  ): Promise<UpgradeDecision<StationData>> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const timer = timeoutMs > 0
+        ? setTimeout(() => {
+          settled = true;
+          release();
+          resolve(this.#refuse('timeout', 503, `the upgrade was not decided within ${timeoutMs} ms, retry later`, { 'Retry-After': String(retryAfterS) }));
+        }, timeoutMs)
+        : null;
+      auth.then(
+        (outcome) => {
+          if (settled) return;
+          settled = true;
+          if (timer !== null) clearTimeout(timer);
+          resolve(outcome.ok ? accept() : refuseAuth(outcome.message));
+        },
+        (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          if (timer !== null) clearTimeout(timer);
+          release();
+          resolve({ accept: false, status: 500, message: `authentication failed: ${error instanceof Error ? error.message : String(error)}` });
+        },
+      );
+    });
   }
 
   #refuse(reason: string, status: number, message: string, headers?: Record<string, string>): UpgradeDecision<StationData> {
@@ -147,7 +243,7 @@ export class StationEndpoint implements StationEndpointHandler<StationData> {
   }
 
   close(_socket: StationSocket, station: StationData, code: number, reason: string): void {
-    this.#admission.release();
+    if (station.ticket !== null) this.#admission.release(station.ticket);
     const session = station.session;
     if (session === null) return;
     session.onClosed();

@@ -1,15 +1,16 @@
-import { MessageType, MESSAGE_TYPE_NAMES, type StationVersion } from '../versions.js';
+import { MessageType, MESSAGE_TYPE_NAMES, isV2, type StationVersion } from '../versions.js';
 import { RpcErrorCode, canonicalErrorCode, wireErrorCode } from '../rpc-error-codes.js';
 import type { ActionValidators, ValidationIssue } from '../validation/types.js';
-import type { Backend, BackendReply, StationContext } from '../backend.js';
+import { backendFailure, type Backend, type BackendReply, type StationContext } from '../backend.js';
 import { RouterError, ErrorCode } from '../errors.js';
 import { valueExceedsDepth } from '../json-depth.js';
 import { OutboundQueue, type OutboundCall as QueuedCall, type OutboundHost } from '../outbound-queue.js';
 import { parseFrame, isBadFrame, BadFrameKind, serializeCall, serializeCallResult, serializeCallError, type BadFrame, type CallFrame, type Payload } from './frames.js';
 import { CloseCode } from './close-codes.js';
+import { MessageBucket, peekCallId, rateLimitedCloseReason, rateLimitedCode, rateLimitedDescription } from './rate-limit.js';
 import type { ObservedSession, SessionContext, SessionTransport } from './session-context.js';
 
-export type { Direction, ObservedSession, SessionContext, SessionHooks, SessionOptions, SessionTransport } from './session-context.js';
+export type { Direction, ObservedSession, PolicyCloseReason, SessionContext, SessionHooks, SessionOptions, SessionTransport } from './session-context.js';
 
 interface OutboundCall extends QueuedCall {
   action: string;
@@ -47,6 +48,7 @@ export class RpcSession implements StationContext, ObservedSession {
   /** Commands to the station: created by the first one (most stations never get any). */
   #outbound: OutboundQueue<OutboundCall> | null = null;
   #callReceivedAt = 0;
+  readonly #bucket = new MessageBucket(Date.now()); // the message rate limit of this connection (docs/limits.md)
 
   constructor(
     ctx: SessionContext,
@@ -88,7 +90,18 @@ export class RpcSession implements StationContext, ObservedSession {
   /** Handles one text frame from the station. */
   receive(text: string): void {
     if (this.#closed) return;
-    this.lastSeenAt = Date.now();
+    const now = (this.lastSeenAt = Date.now());
+    const limit = this.#ctx.options.rateLimit;
+    if (limit != null && !this.#bucket.take(now, limit)) {
+      // Over the limit (docs/limits.md), not parsed: a CALL gets a CALLERROR, anything else is dropped; 1008 if it persists.
+      const id = peekCallId(text);
+      this.#ctx.hooks.rateLimited?.(this, id !== null);
+      if (id !== null) this.#sendError(id, rateLimitedCode(isV2(this.version)), rateLimitedDescription(limit), {}, null);
+      if (!this.#bucket.persists(now, limit)) return;
+      this.#ctx.hooks.closedForPolicy?.(this, 'rateLimited');
+      this.close(CloseCode.POLICY_VIOLATION, rateLimitedCloseReason(limit));
+      return;
+    }
     const frame = parseFrame(text, this.version, this.#ctx.options.maxPayloadDepth);
     if (isBadFrame(frame)) {
       this.#onBadFrame(frame);
@@ -401,11 +414,6 @@ export class RpcSession implements StationContext, ObservedSession {
       call.reject(error);
     }
   }
-}
-
-function backendFailure(error: unknown): BackendReply {
-  const message = error instanceof Error ? error.message : String(error);
-  return { kind: 'error', code: RpcErrorCode.InternalError, description: `backend failure: ${message}` };
 }
 
 export { MESSAGE_TYPE_NAMES };

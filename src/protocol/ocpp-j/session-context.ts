@@ -7,6 +7,7 @@ import type { RpcErrorCode } from '../rpc-error-codes.js';
 import type { ActionValidators, ValidationIssue } from '../validation/types.js';
 import type { Backend, BackendReply } from '../backend.js';
 import type { BadFrame, Payload } from './frames.js';
+import type { RateLimitOptions } from './rate-limit.js';
 
 /** How a session talks to its socket; the only transport dependency. */
 export interface SessionTransport {
@@ -47,8 +48,13 @@ export interface SessionHooks {
   closed?(session: ObservedSession, code: number, reason: string): void;
   /** A CALLRESULT/CALLERROR with an id we are not waiting for: late (after timeout) or unknown. */
   strayResult?(session: ObservedSession, kind: 'late' | 'unknown'): void;
-  closedForPolicy?(session: ObservedSession, reason: 'badMessages' | 'inboundQueueFull'): void;
+  closedForPolicy?(session: ObservedSession, reason: PolicyCloseReason): void;
+  /** A frame over the station's message rate limit: answered with a CALLERROR (a CALL) or dropped (any other). */
+  rateLimited?(session: ObservedSession, answered: boolean): void;
 }
+
+/** Why a session closed its station with 1008 (docs/limits.md, docs/errors.md). */
+export type PolicyCloseReason = 'badMessages' | 'inboundQueueFull' | 'rateLimited' | 'bootTimeout';
 
 export interface SessionOptions {
   /** Deepest nesting of a payload in either direction (json-depth.ts); deeper frames are a FormatViolation. */
@@ -58,6 +64,8 @@ export interface SessionOptions {
   callTimeoutMs: number;
   maxBadMessagesInRow: number;
   rejectCallsBeforeAccepted: boolean;
+  /** The per-station message rate limit (`limits`, rate-limit.ts); absent or null: off. */
+  rateLimit?: RateLimitOptions | null;
 }
 
 /**
