@@ -16,6 +16,9 @@ export const PHASE_MESSAGES: Record<Exclude<RouterPhase, 'running'>, string> = {
 export const LISTENER_SETTINGS: ReadonlyArray<[name: string, get: (c: Config) => unknown]> = [
   ['server.listen', (c) => c.server.listen],
   ['server.port', (c) => c.server.port],
+  ['server.plain', (c) => c.server.plain],
+  ['tls.enable', (c) => c.tls.enable],
+  ['tls.port', (c) => c.tls.port],
   ['server.workers', (c) => c.server.workers],
   ['ocpp.path', (c) => c.ocpp.path],
   ['ocpp.maxFrameBytes', (c) => c.ocpp.maxFrameBytes],

@@ -39,6 +39,14 @@ import { LISTENER_SETTINGS, PHASE_MESSAGES, type RouterPhase } from './phase.js'
 
 export type { RouterPhase } from './phase.js';
 
+/** `0.0.0.0:9220 (ws, http) and 0.0.0.0:9221 (wss, https)` for the start log line. */
+function listeningOn(config: Config, port: number, tlsPort: number): string {
+  const parts: string[] = [];
+  if (config.server.plain) parts.push(`${config.server.listen}:${port} (ws, http)`);
+  if (config.tls.enable) parts.push(`${config.server.listen}:${tlsPort} (wss, https)`);
+  return parts.join(' and ');
+}
+
 const TX_BLOCK_SIZE = 256;
 
 export interface RouterServerOptions {
@@ -110,8 +118,14 @@ export class RouterServer {
     return this.#phase;
   }
 
+  /** The plain listener's port (0 when server.plain is off). */
   get port(): number {
     return this.#shards.port;
+  }
+
+  /** The TLS listener's port (0 when tls.enable is off). */
+  get tlsPort(): number {
+    return this.#config.tls.enable ? this.#shards.tlsPort : 0;
   }
 
   get config(): Config {
@@ -147,15 +161,16 @@ export class RouterServer {
     await this.#startShards(config);
     await this.#idTagList?.load();
     if (this.#phase === 'starting') this.#phase = 'running';
-    this.#logger.info({ listen: config.server.listen, port: this.port, shards: this.#shards.shards, path: config.ocpp.path, subprotocols: config.ocpp.subprotocols }, `ocpp-router listening on ${config.server.listen}:${this.port}`);
+    this.#logger.info({ listen: config.server.listen, port: this.port, tlsPort: this.tlsPort, shards: this.#shards.shards, path: config.ocpp.path, subprotocols: config.ocpp.subprotocols }, `ocpp-router listening on ${listeningOn(config, this.port, this.tlsPort)}`);
   }
 
   /** Starts a set of shards with `config` (at start, and when a reload changes what they listen with). */
-  async #startShards(config: Config, port = config.server.port): Promise<void> {
+  async #startShards(config: Config, port = config.server.port, tlsPort = config.tls.port): Promise<void> {
     const shards = new ShardSet({
       shards: config.server.workers > 0 ? config.server.workers : availableParallelism(),
       config,
       port,
+      tlsPort,
       counters: this.#counters,
       logger: this.#logger,
       testHooks: this.testHooks,
@@ -328,6 +343,7 @@ export class RouterServer {
     const old = this.#shards;
     // Port 0 means "any": the new shards keep the port the old ones had, unless the configured port changed.
     const port = config.server.port === 0 && previous.server.port === 0 ? old.port : config.server.port;
+    const tlsPort = config.tls.port === 0 && previous.tls.port === 0 ? old.tlsPort : config.tls.port;
     this.#logger.warn({ changed }, 'configuration changes the listeners: restarting the shards');
     if (this.#phase === 'running') this.#phase = 'swapping';
     try {
@@ -337,14 +353,14 @@ export class RouterServer {
       // The newest configuration: a reload without listener changes that came in meanwhile is part of it.
       const current = this.#config;
       try {
-        await this.#startShards(current, port);
-        this.#logger.info({ listen: current.server.listen, port: this.port, shards: this.#shards.shards, path: current.ocpp.path }, `ocpp-router listening on ${current.server.listen}:${this.port}`);
+        await this.#startShards(current, port, tlsPort);
+        this.#logger.info({ listen: current.server.listen, port: this.port, tlsPort: this.tlsPort, shards: this.#shards.shards, path: current.ocpp.path }, `ocpp-router listening on ${listeningOn(current, this.port, this.tlsPort)}`);
       } catch (error) {
         this.#logger.error({ err: error }, 'the new listeners cannot start; going back to the previous ones');
         // The shards run the new settings they can take on the fly; only the listener settings go back.
-        const back = { ...current, server: { ...current.server, listen: previous.server.listen, port: previous.server.port, workers: previous.server.workers }, ocpp: { ...current.ocpp, path: previous.ocpp.path, maxFrameBytes: previous.ocpp.maxFrameBytes, pingIntervalS: previous.ocpp.pingIntervalS } };
+        const back = { ...current, tls: previous.tls, server: { ...current.server, listen: previous.server.listen, port: previous.server.port, plain: previous.server.plain, workers: previous.server.workers }, ocpp: { ...current.ocpp, path: previous.ocpp.path, maxFrameBytes: previous.ocpp.maxFrameBytes, pingIntervalS: previous.ocpp.pingIntervalS } };
         this.#config = back;
-        await this.#startShards(back, previous.server.port === 0 ? old.port : previous.server.port);
+        await this.#startShards(back, previous.server.port === 0 ? old.port : previous.server.port, previous.tls.port === 0 ? old.tlsPort : previous.tls.port);
       }
     } finally {
       if (this.#phase === 'swapping') this.#phase = 'running';

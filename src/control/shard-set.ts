@@ -27,6 +27,8 @@ export interface ShardSetOptions {
   shards: number;
   config: Config;
   port: number;
+  /** The TLS listener's port (0: pick one; ignored when tls is off). */
+  tlsPort: number;
   counters: SharedArrayBuffer;
   logger: Logger;
   testHooks: boolean;
@@ -42,7 +44,7 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
 
   constructor(options: ShardSetOptions) {
     super();
-    const supervisor = new ShardSupervisor({ shards: options.shards, config: options.config, port: options.port, counters: options.counters, logger: options.logger, testHooks: options.testHooks, ...(options.connectStore === undefined ? {} : { connectStore: options.connectStore }) });
+    const supervisor = new ShardSupervisor({ shards: options.shards, config: options.config, port: options.port, tlsPort: options.tlsPort, counters: options.counters, logger: options.logger, testHooks: options.testHooks, ...(options.connectStore === undefined ? {} : { connectStore: options.connectStore }) });
     this.supervisor = supervisor;
     this.#ports = Array.from(
       { length: options.shards },
@@ -70,6 +72,10 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
 
   get port(): number {
     return this.supervisor.port;
+  }
+
+  get tlsPort(): number {
+    return this.supervisor.tlsPort;
   }
 
   async start(): Promise<void> {

@@ -25,7 +25,7 @@ import type { OcppVersion } from '../protocol/versions.js';
 import { ShardMetrics } from '../metrics/shard-metrics.js';
 import type { MetricJson } from '../metrics/metric-json.js';
 import { errorResponse, type HttpService, type WebHandler, type WebRequest, type WebResponse } from '../http/types.js';
-import { UwsServer } from '../transport/uws-server.js';
+import { UwsServer, type TlsListenerOptions } from '../transport/uws-server.js';
 import type { LogClient, LogEndpointHandler } from '../transport/log-endpoint.js';
 import { shardRoutes, uiRoutes } from '../web/static-routes.js';
 import { createHttpGateway } from './http-gateway.js';
@@ -66,6 +66,12 @@ const HTTP_BODY_MAX = 1024 * 1024;
 const CLOSE_HANDSHAKE_MS = 1000;
 export const LOG_PATH = '/ws/log';
 /** Every action of every version: metrics label an action only if it is one of these (else `unknown`). */
+/** The TLS listener settings of a configuration with tls.enable (the schema's checks make the files non-null). */
+export function tlsListenerOptions(config: Config): TlsListenerOptions {
+  const t = config.tls;
+  return { certFile: t.certFile ?? '', keyFile: t.keyFile ?? '', passphrase: t.passphrase, ciphers: t.ciphers, dhParamsFile: t.dhParamsFile, clientCaFile: t.clientCaFile };
+}
+
 const KNOWN_ACTIONS: ReadonlySet<string> = new Set(OCPP_VERSIONS.flatMap((v) => actionsFor(v)));
 
 function sessionOptions(config: Config): SessionOptions {
@@ -86,7 +92,12 @@ export class Shard {
   readonly metrics: ShardMetrics;
   #deps: ShardDeps;
   #config: Config;
-  #server: UwsServer<StationData>;
+  /** The plain listener (server.plain), null when it is off. */
+  #plain: UwsServer<StationData> | null;
+  /** The TLS listener (tls.enable): the current one first; older ones (before a certificate reload) keep their stations. */
+  #tls: Array<UwsServer<StationData>> = [];
+  #tlsPort = 0;
+  #http: HttpService | null = null;
   #ctx: SessionContext;
   #reports: ShardReports;
   #stations: StationEndpoint;
@@ -131,17 +142,27 @@ export class Shard {
       maxIdentityLength: () => this.#config.ocpp.maxIdentityLength,
       stopping: () => this.#stopping,
     });
-    const o = deps.config.ocpp;
-    this.#server = new UwsServer<StationData>(
-      { path: o.path, maxFrameBytes: o.maxFrameBytes, pingIntervalS: o.pingIntervalS, maxHttpBodyBytes: HTTP_BODY_MAX, logPath: LOG_PATH },
+    this.#plain = deps.config.server.plain ? this.#newServer(deps.config) : null;
+    if (deps.config.tls.enable) this.#tls.push(this.#newServer(deps.config, tlsListenerOptions(deps.config)));
+  }
+
+  #newServer(config: Config, tls?: TlsListenerOptions): UwsServer<StationData> {
+    const o = config.ocpp;
+    return new UwsServer<StationData>(
+      { path: o.path, maxFrameBytes: o.maxFrameBytes, pingIntervalS: o.pingIntervalS, maxHttpBodyBytes: HTTP_BODY_MAX, logPath: LOG_PATH, clientCertHeader: config.tls.clientCertHeader },
       this.#stations,
-      this.#httpService(),
+      (this.#http ??= this.#httpService()),
       {
-        authorize: (headers, query) => deps.authorizeLog?.(headers, query) ?? null,
+        authorize: (headers, query) => this.#deps.authorizeLog?.(headers, query) ?? null,
         open: (client) => this.#logClientsChanged(client, true),
         close: (client) => this.#logClientsChanged(client, false),
       },
+      tls,
     );
+  }
+
+  get #servers(): Array<UwsServer<StationData>> {
+    return this.#plain === null ? this.#tls : [this.#plain, ...this.#tls];
   }
 
   #httpService(): HttpService {
@@ -187,9 +208,19 @@ export class Shard {
     }
   }
 
-  /** Resolves with the port bound, or null when listening failed. */
+  /** The plain listener on `port`: resolves with the port bound, or null when listening failed (or plain is off: 0). */
   listen(port: number): Promise<number | null> {
-    return this.#server.listen(this.#config.server.listen, port);
+    if (this.#plain === null) return Promise.resolve(0);
+    return this.#plain.listen(this.#config.server.listen, port);
+  }
+
+  /** The TLS listener on `port`: resolves with the port bound, or null when listening failed (or TLS is off: 0). */
+  async listenTls(port: number): Promise<number | null> {
+    const server = this.#tls[0];
+    if (server === undefined) return 0;
+    const bound = await server.listen(this.#config.server.listen, port);
+    if (bound !== null) this.#tlsPort = bound;
+    return bound;
   }
 
   get connectionCount(): number {
@@ -248,6 +279,7 @@ export class Shard {
 
   #reconfigure(config: Config): void {
     this.#config = config;
+    void this.#reloadTls(config);
     this.#ctx.options = sessionOptions(config);
     this.#stations.configure(config);
     this.#deps.reconfigureBackend(config);
@@ -256,12 +288,48 @@ export class Shard {
   }
 
   /**
+   * HUP with TLS on: the certificate files are read again by a new SSLApp that joins the TLS port (SO_REUSEPORT)
+   * before the previous one stops listening, so no connection attempt is refused in between. The previous App keeps
+   * its stations (they stay connected on the old certificate) and is closed once the last of them is gone. A new
+   * App that cannot listen (unreadable or mismatched files) is dropped and the running one kept (logged).
+   */
+  async #reloadTls(config: Config): Promise<void> {
+    if (!config.tls.enable || this.#tls.length === 0 || this.#stopping) return;
+    let next: UwsServer<StationData>;
+    try {
+      next = this.#newServer(config, tlsListenerOptions(config));
+    } catch (error) {
+      this.#deps.logger.error({ err: error }, 'HUP: the TLS certificate cannot be loaded; keeping the running one');
+      return;
+    }
+    const bound = await next.listen(config.server.listen, this.#tlsPort);
+    if (bound === null || this.#stopping) {
+      next.shutdown();
+      if (bound === null) this.#deps.logger.error({ port: this.#tlsPort }, 'HUP: the new TLS listener cannot start (tls.certFile/keyFile/passphrase/clientCaFile unreadable or not matching); keeping the running one');
+      return;
+    }
+    for (const old of this.#tls) old.stopListening();
+    this.#tls.unshift(next);
+    this.#pruneTls();
+    this.#deps.logger.info({ port: bound, previousListeners: this.#tls.length - 1 }, 'HUP: TLS certificate reloaded');
+  }
+
+  /** Closes the TLS Apps of earlier certificates that have no connection left. */
+  #pruneTls(): void {
+    this.#tls = this.#tls.filter((server, i) => {
+      if (i === 0 || server.connectionCount > 0) return true;
+      server.shutdown();
+      return false;
+    });
+  }
+
+  /**
    * Graceful: stop accepting, let in-flight work finish up to the deadline, then close stations with 1001.
    * Fast: close everything now.
    */
   async stop(mode: 'graceful' | 'fast', deadlineMs: number): Promise<void> {
     this.#stopping = true;
-    this.#server.stopListening();
+    for (const server of this.#servers) server.stopListening();
     if (mode === 'graceful') {
       const deadline = Date.now() + deadlineMs;
       while (Date.now() < deadline && (this.#stations.busy || this.#soap.busy)) {
@@ -271,17 +339,20 @@ export class Shard {
     }
     this.#reports.close();
     this.#soap.close(); // OCPP-S: waiting requests get a fault, last-seen times are posted
-    this.#server.closeAll(CloseCode.GOING_AWAY, mode === 'graceful' ? 'server is shutting down' : 'server stopped');
+    const servers = this.#servers;
+    for (const server of servers) server.closeAll(CloseCode.GOING_AWAY, mode === 'graceful' ? 'server is shutting down' : 'server stopped');
     // Give close handshakes a moment, then cut whatever is left (late peers, keep-alive HTTP).
     const closeDeadline = Date.now() + CLOSE_HANDSHAKE_MS;
-    while (this.#server.connectionCount > 0 && Date.now() < closeDeadline) await new Promise((r) => setTimeout(r, 10));
-    this.#server.shutdown();
+    while (servers.some((s) => s.connectionCount > 0) && Date.now() < closeDeadline) await new Promise((r) => setTimeout(r, 10));
+    for (const server of servers) server.shutdown();
   }
 
   /** Last resort before the thread dies (uncaught error): uWS sockets must be closed or the process aborts. */
   emergencyClose(): void {
     this.#stopping = true;
-    this.#server.closeAll(CloseCode.INTERNAL_ERROR, 'shard failure', true);
-    this.#server.shutdown();
+    for (const server of this.#servers) {
+      server.closeAll(CloseCode.INTERNAL_ERROR, 'shard failure', true);
+      server.shutdown();
+    }
   }
 }
