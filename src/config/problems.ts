@@ -132,6 +132,11 @@ export function semanticProblems(data: JsonObject): { path: string; message: str
   } else if (server['plain'] === false) {
     out.push({ path: 'server.plain', message: 'cannot be false while tls.enable is false (nothing would listen)' });
   }
+  const front = isPlainObject(tls['front']) ? tls['front'] : {};
+  if (front['enable'] === true) {
+    if (tls['enable'] !== true) out.push({ path: 'tls.front.enable', message: 'needs tls.enable (its certificate and key)' });
+    if (tls['clientCaFile'] === null) out.push({ path: 'tls.clientCaFile', message: 'is required when tls.front.enable is true (the CA of station certificates)' });
+  }
   if (tls['clientCertHeader'] !== null && tls['clientCertHeader'] !== undefined && Array.isArray(tls['trustedProxies']) && tls['trustedProxies'].length === 0) {
     out.push({ path: 'tls.trustedProxies', message: 'needs at least one address when tls.clientCertHeader is set (the header would never be believed)' });
   }

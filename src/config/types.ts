@@ -38,6 +38,8 @@ export interface Config {
     clientCertHeader: string | null;
     /** Addresses whose clientCertHeader is believed. */
     trustedProxies: string[];
+    /** The built-in mTLS front (profile 3). */
+    front: { enable: boolean; port: number };
     /** Subject field that must equal the identity. */
     subjectField: 'CN' | 'serialNumber' | 'UID' | 'O' | 'OU';
   };

@@ -7,6 +7,7 @@
  * station), live-log.ts, soap-stations.ts (OCPP-S presence and commands), webhook/ (spool, deliveries, events),
  * id-tags.ts (the operator's list), transaction-id-store.ts (ids unique across restarts).
  */
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
@@ -35,6 +36,7 @@ import { onShardNotification } from './shard-notifications.js';
 import { ClusterMember, type MemberHost } from './cluster-member.js';
 import { clusterMetrics } from '../metrics/cluster-metrics.js';
 import type { WebhookControl, WebhookEventName } from './webhook/delivery.js';
+import { MtlsFront } from './mtls-front.js';
 import { LISTENER_SETTINGS, PHASE_MESSAGES, type RouterPhase } from './phase.js';
 
 export type { RouterPhase } from './phase.js';
@@ -77,6 +79,9 @@ export class RouterServer {
   #stopped: Promise<void> | null = null;
   /** The shard-set swap in progress (reload with new listeners), chained. */
   #relistening: Promise<void> = Promise.resolve();
+  /** The built-in mTLS front (tls.front.enable; src/control/mtls-front.ts) and the secret only it and the shards know. */
+  #front: MtlsFront | null = null;
+  readonly #frontSecret = randomBytes(32).toString('base64url');
   #phase: RouterPhase = 'starting';
   /** Serves HTTP requests the shards forward (API, metrics); set by the API layer. */
   #httpHandler: WebHandler = (request) => errorResponse(404, `no route for ${request.method} ${request.path}`);
@@ -123,6 +128,11 @@ export class RouterServer {
     return this.#shards.port;
   }
 
+  /** The mTLS front's port (0 when tls.front.enable is off). */
+  get frontPort(): number {
+    return this.#front?.port ?? 0;
+  }
+
   /** The TLS listener's port (0 when tls.enable is off). */
   get tlsPort(): number {
     return this.#config.tls.enable ? this.#shards.tlsPort : 0;
@@ -159,6 +169,7 @@ export class RouterServer {
     // Before the shards: in a cluster every transaction id block comes from the cluster's counter.
     if (config.cluster.enable) this.#presence.cluster = this.#cluster = new ClusterMember(config, this.#txStore.highWater, this.#memberHost(), this.#logger);
     await this.#startShards(config);
+    if (config.tls.front.enable) this.#front = await MtlsFront.start({ config, secret: this.#frontSecret, plainPort: () => this.port, logger: this.#logger });
     await this.#idTagList?.load();
     if (this.#phase === 'starting') this.#phase = 'running';
     this.#logger.info({ listen: config.server.listen, port: this.port, tlsPort: this.tlsPort, shards: this.#shards.shards, path: config.ocpp.path, subprotocols: config.ocpp.subprotocols }, `ocpp-router listening on ${listeningOn(config, this.port, this.tlsPort)}`);
@@ -171,6 +182,7 @@ export class RouterServer {
       config,
       port,
       tlsPort,
+      frontSecret: this.#config.tls.front.enable ? this.#frontSecret : null,
       counters: this.#counters,
       logger: this.#logger,
       testHooks: this.testHooks,
@@ -317,7 +329,14 @@ export class RouterServer {
   reload(config: Config): { needRestart: string[]; relisten: string[]; done: Promise<void> } {
     const old = this.#config;
     const relisten = LISTENER_SETTINGS.filter(([, get]) => get(config) !== get(old)).map(([name]) => name);
-    const needRestart = [...(config.dataDir !== old.dataDir ? ['dataDir'] : []), ...(JSON.stringify(config.cluster) !== JSON.stringify(old.cluster) ? ['cluster'] : [])];
+    const needRestart = [...(config.dataDir !== old.dataDir ? ['dataDir'] : []), ...(JSON.stringify(config.cluster) !== JSON.stringify(old.cluster) ? ['cluster'] : []), ...(JSON.stringify(config.tls.front) !== JSON.stringify(old.tls.front) ? ['tls.front'] : [])];
+    if (this.#front !== null) {
+      try {
+        this.#front.reload(config);
+      } catch (error) {
+        this.#logger.error({ err: error }, 'HUP: the mTLS front keeps its certificate (the new files cannot be used)');
+      }
+    }
     this.#config = config;
     this.#logger.level = config.log.level;
     this.#webhook.reload(config);
@@ -375,7 +394,9 @@ export class RouterServer {
       this.#logger.info({ mode, deadlineMs }, 'stopping');
       // A shard-set swap in progress finishes first (it starts no new set once it sees the stop).
       await this.#relistening.catch(() => undefined);
+      void this.#front?.stopAccepting();
       await this.#shards.stop(mode, deadlineMs);
+      await this.#front?.close();
       for (const record of this.registry.all()) {
         if (!record.connected) continue;
         const closed = { identity: record.identity, connId: record.connId!, code: 1001, reason: 'server stopped', at: Date.now() };

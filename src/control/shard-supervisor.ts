@@ -55,6 +55,7 @@ export class ShardSupervisor extends EventEmitter<SupervisorEvents> {
   #config: Config;
   #port: number;
   #tlsPort: number;
+  #frontSecret: string | null;
   #counters: SharedArrayBuffer;
   #logger: Logger;
   #testHooks: boolean;
@@ -62,13 +63,14 @@ export class ShardSupervisor extends EventEmitter<SupervisorEvents> {
 
   #connectStore: (() => MessagePort | null) | undefined;
 
-  constructor(options: { shards: number; config: Config; port: number; tlsPort: number; counters: SharedArrayBuffer; logger: Logger; testHooks: boolean; connectStore?: () => MessagePort | null }) {
+  constructor(options: { shards: number; config: Config; port: number; tlsPort: number; frontSecret: string | null; counters: SharedArrayBuffer; logger: Logger; testHooks: boolean; connectStore?: () => MessagePort | null }) {
     super();
     this.#connectStore = options.connectStore;
     this.shards = options.shards;
     this.#config = options.config;
     this.#port = options.port;
     this.#tlsPort = options.tlsPort;
+    this.#frontSecret = options.frontSecret;
     this.#counters = options.counters;
     this.#logger = options.logger;
     this.#testHooks = options.testHooks;
@@ -105,7 +107,7 @@ export class ShardSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   #spawn(slot: ShardSlot): Promise<void> {
-    const init: ShardInit = { shardId: slot.id, shards: this.shards, ports: this.#port === 0 ? randomPorts() : [this.#port], tlsPorts: this.#tlsPort === 0 ? randomPorts() : [this.#tlsPort], config: this.#config, counters: this.#counters, testHooks: this.#testHooks };
+    const init: ShardInit = { shardId: slot.id, shards: this.shards, ports: this.#port === 0 ? randomPorts() : [this.#port], tlsPorts: this.#tlsPort === 0 ? randomPorts() : [this.#tlsPort], frontSecret: this.#frontSecret, config: this.#config, counters: this.#counters, testHooks: this.#testHooks };
     // A new port to the store thread for every start of the shard (the old one died with it).
     const storePort = this.#connectStore?.() ?? null;
     if (storePort !== null) init.storePort = storePort;

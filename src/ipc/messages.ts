@@ -18,6 +18,8 @@ export interface ShardInit {
   ports: number[];
   /** The same for the TLS listener (tls.enable); ignored when TLS is off. */
   tlsPorts: number[];
+  /** The built-in mTLS front's per-process secret (null: no front). */
+  frontSecret: string | null;
   config: Config;
   /** Counters every shard shares (see shard/admission.ts). */
   counters: SharedArrayBuffer;

@@ -52,6 +52,8 @@ export interface ShardDeps {
   reconfigureBackend(config: Config): void;
   /** Decides whether a live-log client may connect (API authentication); null accepts. */
   authorizeLog?: LogEndpointHandler['authorize'];
+  /** The built-in mTLS front's per-process secret (absent: no front). */
+  frontSecret?: string | null;
   /** Keeps what stations send before it is acknowledged (the store); absent when the store is off. */
   keeper?: CallKeeper;
   /** Where the JetStream events go (cluster.events; src/cluster/events.ts), set once the shard's NATS started. */
@@ -132,6 +134,8 @@ export class Shard {
       shardCounters: this.counters,
       stopping: () => this.#stopping,
       logError: (m) => deps.logger.error(m),
+      frontSecret: deps.frontSecret ?? null,
+      securityEvent: (event, message) => deps.logger.warn({ securityEvent: 'StationRefused', ...event }, message),
     });
     // OCPP-S: SOAP stations get RpcSessions of their own on the same context (validators, backend, hooks).
     this.#soap = new SoapEndpoint({
@@ -142,7 +146,8 @@ export class Shard {
       maxIdentityLength: () => this.#config.ocpp.maxIdentityLength,
       stopping: () => this.#stopping,
     });
-    this.#plain = deps.config.server.plain ? this.#newServer(deps.config) : null;
+    // With plain off, the mTLS front still needs it: then it listens on loopback only (listen()).
+    this.#plain = deps.config.server.plain || deps.config.tls.front.enable ? this.#newServer(deps.config) : null;
     if (deps.config.tls.enable) this.#tls.push(this.#newServer(deps.config, tlsListenerOptions(deps.config)));
   }
 
@@ -211,7 +216,7 @@ export class Shard {
   /** The plain listener on `port`: resolves with the port bound, or null when listening failed (or plain is off: 0). */
   listen(port: number): Promise<number | null> {
     if (this.#plain === null) return Promise.resolve(0);
-    return this.#plain.listen(this.#config.server.listen, port);
+    return this.#plain.listen(this.#config.server.plain ? this.#config.server.listen : '127.0.0.1', port);
   }
 
   /** The TLS listener on `port`: resolves with the port bound, or null when listening failed (or TLS is off: 0). */
@@ -219,7 +224,10 @@ export class Shard {
     const server = this.#tls[0];
     if (server === undefined) return 0;
     const bound = await server.listen(this.#config.server.listen, port);
-    if (bound !== null) this.#tlsPort = bound;
+    if (bound !== null) {
+      this.#tlsPort = bound;
+      this.#stations.tlsPort = bound;
+    }
     return bound;
   }
 

@@ -125,6 +125,7 @@ const shard = new Shard({
   ...(keeper === undefined ? {} : { keeper }),
   setIdTags: (tags) => responder.setListedTags(tags),
   events: eventTap,
+  frontSecret: init.frontSecret,
 });
 
 shardRef = shard;

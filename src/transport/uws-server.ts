@@ -18,7 +18,18 @@ export interface UpgradeInfo {
   secure: boolean;
   /** The value of `EndpointOptions.clientCertHeader` ('' when absent or not configured). */
   clientCert: string;
+  /** The built-in mTLS front's headers (FRONT_HEADERS; '' when absent): its secret, the verified certificate, the peer. */
+  front: string;
+  frontCert: string;
+  frontAddress: string;
 }
+
+/** Headers the built-in mTLS front (src/control/mtls-front.ts) adds; it drops any a client sent itself. */
+export const FRONT_HEADERS = {
+  secret: 'x-ocpp-router-front',
+  cert: 'x-ocpp-router-client-cert',
+  address: 'x-ocpp-router-remote-address',
+} as const;
 
 export type UpgradeDecision<T> =
   | { accept: true; userData: T; subprotocol: string; closeAfterOpen?: { code: number; reason: string }; release?: () => void }
@@ -276,6 +287,9 @@ export class UwsServer<T> {
       remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
       secure: this.#secure,
       clientCert: this.#clientCertHeader === null ? '' : req.getHeader(this.#clientCertHeader),
+      front: req.getHeader(FRONT_HEADERS.secret),
+      frontCert: req.getHeader(FRONT_HEADERS.cert),
+      frontAddress: req.getHeader(FRONT_HEADERS.address),
     };
     const key = req.getHeader('sec-websocket-key');
     const extensions = req.getHeader('sec-websocket-extensions');
