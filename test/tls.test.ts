@@ -7,8 +7,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { request } from 'node:https';
 import { readFileSync } from 'node:fs';
-import { makeCerts, type CertFiles } from './helpers/certs.js';
-import { startTestServer, TestStation, type TestServer } from './helpers/server.js';
+import { connect as tlsConnect } from 'node:tls';
+import { makeCerts, makeServerCert, type CertFiles } from './helpers/certs.js';
+import { startTestServer, TestStation, waitFor, type TestServer } from './helpers/server.js';
+import { loadConfig } from '../src/config/load.js';
 
 const LIMIT = { timeout: 60_000 };
 
@@ -99,4 +101,46 @@ test('server.plain false: only the TLS listener runs', LIMIT, async (t) => {
 
 test('a key that does not match the certificate is a configuration problem (start, check-config, HUP)', LIMIT, async () => {
   await assert.rejects(startTestServer({ tls: tlsOverrides({ keyFile: certs.client('good').key }) } as never), (e: { code?: string; details?: Array<{ path: string }> }) => e.code === 'CONFIG_INVALID' && e.details?.[0]?.path === 'tls.certFile');
+});
+
+/** The subject CN of the certificate the TLS port presents to a new connection. */
+function presentedCn(port: number, client?: { cert: string; key: string }): Promise<string> {
+  const own = client === undefined ? {} : { cert: readFileSync(client.cert), key: readFileSync(client.key) };
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, ca: readFileSync(certs.caCert), servername: 'localhost', ...own }, () => {
+      const cn = socket.getPeerCertificate().subject.CN;
+      socket.end();
+      resolve(Array.isArray(cn) ? cn.join(',') : (cn ?? ''));
+    });
+    socket.on('error', reject);
+  });
+}
+
+test('HUP reloads the certificate: a connected wss:// station stays, a new connection sees the new certificate', LIMIT, async (t) => {
+  const h = await startTestServer({ tls: tlsOverrides({ clientCaFile: certs.caCert, front: { enable: true, port: 0 } }) } as never);
+  t.after(() => h.stop());
+  assert.equal(await presentedCn(h.server.tlsPort), 'localhost');
+  assert.equal(await presentedCn(h.server.frontPort, certs.client('good')), 'localhost');
+  const station = await TestStation.connect(wssUrl(h, 'CP-STAYS'), ['ocpp1.6'], { ca: readFileSync(certs.caCert) });
+  t.after(() => station.close());
+  await station.call('BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' });
+  const next = await makeServerCert(certs, 'server2', 'reloaded.localhost');
+  const config = loadConfig({ env: {}, overrides: { ...h.config, tls: { ...h.config.tls, certFile: next.cert, keyFile: next.key } } as never });
+  const { relisten, done } = h.server.reload(config);
+  assert.deepEqual(relisten, []);
+  await done;
+  // A connection that lands in the old listen socket's accept queue the instant it closes is reset by the kernel
+  // (SO_REUSEPORT; docs/security.md): such an attempt counts as "not yet".
+  await waitFor(async () => (await presentedCn(h.server.tlsPort).catch(() => '')) === 'reloaded.localhost', 10_000, 'the new certificate on new connections');
+  // The mTLS front took it too (setSecureContext, at once).
+  assert.equal(await presentedCn(h.server.frontPort, certs.client('good')), 'reloaded.localhost');
+  // The station of the old certificate is still connected and served.
+  assert.equal(station.ws.readyState, 1);
+  assert.equal((await station.call('Heartbeat', {}))[0], 3);
+  const fresh = await TestStation.connect(wssUrl(h, 'CP-NEW'), ['ocpp1.6'], { ca: readFileSync(certs.caCert) });
+  t.after(() => fresh.close());
+  assert.equal((await fresh.call('Heartbeat', {}))[0], 3);
+  // A reload whose files cannot be used is refused as a configuration problem; the running certificate stays.
+  assert.throws(() => loadConfig({ env: {}, overrides: { ...h.config, tls: { ...h.config.tls, keyFile: certs.client('good').key } } as never }), /tls\.certFile/);
+  assert.equal(await presentedCn(h.server.tlsPort), 'reloaded.localhost');
 });
