@@ -75,3 +75,9 @@ export async function makeServerCert(files: CertFiles, name: string, cn: string)
 export function readPem(file: string): Promise<string> {
   return readFile(file, 'utf8');
 }
+
+/** A client certificate with CN `identity`, written as `<identity>.pem` / `<identity>.key` (CA `ca`). */
+export async function makeClientCert(files: CertFiles, identity: string): Promise<{ cert: string; key: string }> {
+  await sign(files.dir, 'ca', identity, `/CN=${identity}`);
+  return files.client(identity);
+}
