@@ -20,6 +20,8 @@ import { FRONT_HEADERS } from '../transport/uws-server.js';
 /** Largest request head the front reads before it forwards (a WebSocket upgrade is far smaller). */
 const MAX_HEAD_BYTES = 16 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n');
+/** How long a client may take to send its request head after the handshake. */
+const HEAD_TIMEOUT_MS = 30_000;
 const DROPPED = new Set<string>(Object.values(FRONT_HEADERS));
 
 function contextOptions(tls: Config['tls']): SecureContextOptions {
@@ -100,6 +102,7 @@ export class MtlsFront {
     const cert = encodeURIComponent(peer.toString());
     const address = socket.remoteAddress ?? '';
     let buffered = Buffer.alloc(0);
+    socket.setTimeout(HEAD_TIMEOUT_MS, () => socket.destroy());
     const onData = (chunk: Buffer): void => {
       buffered = Buffer.concat([buffered, chunk]);
       const end = buffered.indexOf(HEAD_END);
@@ -108,6 +111,7 @@ export class MtlsFront {
         return;
       }
       socket.off('data', onData);
+      socket.setTimeout(0);
       socket.pause();
       const head = rewriteHead(buffered.subarray(0, end).toString('latin1'), secret, cert, address);
       const rest = buffered.subarray(end);
