@@ -215,6 +215,8 @@ const ENV_SAMPLES: Record<string, [string, unknown]> = {
   TLS_KEY_FILE: ['/etc/ocpp/tls.key', '/etc/ocpp/tls.key'],
   TLS_CLIENT_CA_FILE: ['/etc/ocpp/stations-ca.pem', '/etc/ocpp/stations-ca.pem'],
   SECURITY_PROFILE: ['2', 2],
+  TLS_FRONT: ['on', true],
+  TLS_FRONT_PORT: ['9444', 9444],
   BASIC_AUTH_FILE: ['/etc/ocpp/passwords', '/etc/ocpp/passwords'],
   MAX_STATIONS: ['500', 500],
   ACCEPT_RATE_PER_S: ['250', 250],
@@ -276,6 +278,7 @@ const ENV_COMPANIONS: Record<string, Record<string, string>> = {
   // TLS needs a certificate and key that load (written by the test); plain off needs TLS on.
   TLS: { TLS_CERT_FILE: 'tls.crt', TLS_KEY_FILE: 'tls.key' },
   PLAIN: { TLS: '1', TLS_CERT_FILE: 'tls.crt', TLS_KEY_FILE: 'tls.key' },
+  TLS_FRONT: { TLS: '1', TLS_CERT_FILE: 'tls.crt', TLS_KEY_FILE: 'tls.key', TLS_CLIENT_CA_FILE: 'tls.crt' },
   API_AUTH: { API_TOKENS: '0123456789abcdef' },
   WEBHOOK_AUTH: { WEBHOOK_TOKEN: 'tok' },
   WEBHOOK_EVENTS: { WEBHOOK_URL: 'http://127.0.0.1:8080/ocpp' },

@@ -108,6 +108,8 @@ export const ENV_TABLE: readonly EnvEntry[] = Object.freeze([
   entry('TLS_CERT_FILE', 'tls.certFile', 'path|null', parseNullable(parseString), 'PEM server certificate (and chain).'),
   entry('TLS_KEY_FILE', 'tls.keyFile', 'path|null', parseNullable(parseString), 'PEM private key.'),
   entry('TLS_CLIENT_CA_FILE', 'tls.clientCaFile', 'path|null', parseNullable(parseString), 'CA of station client certificates (profile 3).'),
+  entry('TLS_FRONT', 'tls.front.enable', BOOL, parseBoolean, 'Serve the mTLS front (profile 3) on TLS_FRONT_PORT.'),
+  entry('TLS_FRONT_PORT', 'tls.front.port', INT, parseInteger, 'TCP port of the mTLS front.'),
   entry('WORKER_PROCESSES', 'server.workers', INT, parseInteger, 'Shard threads (libapostol name; `WORKERS` wins if both are set).'),
   entry('WORKERS', 'server.workers', INT, parseInteger, 'Shard threads; 0 = one per CPU.'),
   entry('SHUTDOWN_TIMEOUT_MS', 'server.shutdownTimeoutMs', INT, parseInteger, 'Graceful stop deadline.'),
