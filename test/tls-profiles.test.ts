@@ -171,8 +171,12 @@ test('profile 3 through the mTLS front with ocpp-rpc (independent OCPP-J client)
 test('profile 3 through a trusted proxy: the certificate header is believed only from tls.trustedProxies and checked', LIMIT, async (t) => {
   const h = await startTestServer({ tls: tls({ enable: false, clientCertHeader: 'X-SSL-Client-Cert', trustedProxies: ['127.0.0.1'] }), security: { defaultProfile: 3 } } as never);
   t.after(() => h.stop());
-  const send = (id: string, name: string | null): Promise<Outcome> => attempt(plainUrl(h, id), name === null ? {} : { headers: { 'x-ssl-client-cert': pemHeader(name) } });
+  const send = (id: string, name: string | null): Promise<Outcome> => attempt(plainUrl(h, id), { headers: { 'x-forwarded-proto': 'https', ...(name === null ? {} : { 'x-ssl-client-cert': pemHeader(name) }) } });
   assert.equal((await send('CP-GOOD', 'good')).status, 101);
+  // Without X-Forwarded-Proto: https the proxy's client came over plain ws://: refused for its profile.
+  const plainViaProxy = await attempt(plainUrl(h, 'CP-GOOD'), { headers: { 'x-ssl-client-cert': pemHeader('good') } });
+  assert.equal(plainViaProxy.status, 403);
+  assert.match(plainViaProxy.body?.error?.message ?? '', /connect with wss:\/\//);
   const cases: Array<[string, string | null, RegExp]> = [
     ['CP-EXPIRED', 'expired', /expired/],
     ['CP-OTHER', 'otherCa', /not issued by a CA of tls.clientCaFile/],
@@ -185,7 +189,7 @@ test('profile 3 through a trusted proxy: the certificate header is believed only
     assert.match(outcome.body?.error?.message ?? '', message);
   }
   // Garbage in the header: refused, the shard goes on.
-  const garbage = await attempt(plainUrl(h, 'CP-GOOD'), { headers: { 'x-ssl-client-cert': '-----BEGIN CERTIFICATE-----%%%' } });
+  const garbage = await attempt(plainUrl(h, 'CP-GOOD'), { headers: { 'x-forwarded-proto': 'https', 'x-ssl-client-cert': '-----BEGIN CERTIFICATE-----%%%' } });
   assert.equal(garbage.status, 403);
   assert.equal((await send('CP-GOOD', 'good')).status, 101);
 });
@@ -193,7 +197,7 @@ test('profile 3 through a trusted proxy: the certificate header is believed only
 test('profile 3: a certificate header from an address not in tls.trustedProxies is ignored', LIMIT, async (t) => {
   const h = await startTestServer({ tls: tls({ enable: false, clientCertHeader: 'x-ssl-client-cert', trustedProxies: ['192.0.2.1'] }), security: { defaultProfile: 3 } } as never);
   t.after(() => h.stop());
-  const outcome = await attempt(plainUrl(h, 'CP-GOOD'), { headers: { 'x-ssl-client-cert': pemHeader('good') } });
+  const outcome = await attempt(plainUrl(h, 'CP-GOOD'), { headers: { 'x-forwarded-proto': 'https', 'x-ssl-client-cert': pemHeader('good') } });
   assert.equal(outcome.status, 403);
   assert.match(outcome.body?.error?.message ?? '', /security profile 3: connect with wss:\/\//);
 });

@@ -4,7 +4,7 @@
  *   2  TLS and HTTP Basic auth: refused on the plain listener, Basic auth required even if basicAuth.enable is off
  *   3  TLS with a client certificate whose subject (tls.subjectField, CN by default) is the identity; no Basic auth
  * "TLS" is the router's TLS listener, the built-in mTLS front (a secret header only it knows), or a trusted
- * TLS-terminating proxy (tls.trustedProxies). The certificate of profile 3 comes from the front or the proxy
+ * TLS-terminating proxy (tls.trustedProxies) that sends `X-Forwarded-Proto: https` (or `wss`). The certificate of profile 3 comes from the front or the proxy
  * (see client-certificate.ts: this uWS build cannot read it on its own TLS listener).
  */
 import { timingSafeEqual } from 'node:crypto';
@@ -13,6 +13,9 @@ import type { UpgradeInfo } from '../transport/uws-server.js';
 import { ClientCertificates } from './client-certificate.js';
 
 export type SecurityProfile = 1 | 2 | 3;
+
+/** X-Forwarded-Proto values of a client that reached the proxy over TLS. */
+const SECURE_PROTOS: ReadonlySet<string> = new Set(['https', 'wss']);
 
 /** How the connection reached the shard. */
 export type Arrival = 'plain' | 'tls' | 'front' | 'proxy';
@@ -60,7 +63,10 @@ export class StationSecurity {
   decide(identity: string, info: UpgradeInfo): SecurityDecision {
     const profile = this.profileOf(identity);
     const front = this.#fromFront(info);
-    const arrival: Arrival = info.secure ? 'tls' : front ? 'front' : this.#proxies.has(info.remoteAddress) ? 'proxy' : 'plain';
+    // A trusted proxy's connection counts as TLS only when the proxy says its client came over TLS (a proxy may also
+    // forward plain ws:// from another port of its own).
+    const viaProxy = this.#proxies.has(info.remoteAddress) && SECURE_PROTOS.has(info.forwardedProto.toLowerCase());
+    const arrival: Arrival = info.secure ? 'tls' : front ? 'front' : viaProxy ? 'proxy' : 'plain';
     const remoteAddress = front && info.frontAddress !== '' ? info.frontAddress : info.remoteAddress;
     if (profile === 1) return { ok: true, profile, arrival, basicAuth: 'asConfigured', remoteAddress };
     if (arrival === 'plain') {

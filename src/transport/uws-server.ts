@@ -22,6 +22,8 @@ export interface UpgradeInfo {
   front: string;
   frontCert: string;
   frontAddress: string;
+  /** X-Forwarded-Proto ('' when absent): how a proxy's client reached it (believed only from trusted proxies). */
+  forwardedProto: string;
 }
 
 /** Headers the built-in mTLS front (src/control/mtls-front.ts) adds; it drops any a client sent itself. */
@@ -290,6 +292,7 @@ export class UwsServer<T> {
       front: req.getHeader(FRONT_HEADERS.secret),
       frontCert: req.getHeader(FRONT_HEADERS.cert),
       frontAddress: req.getHeader(FRONT_HEADERS.address),
+      forwardedProto: req.getHeader('x-forwarded-proto'),
     };
     const key = req.getHeader('sec-websocket-key');
     const extensions = req.getHeader('sec-websocket-extensions');
