@@ -66,6 +66,8 @@ export interface ShardDeps {
 const HTTP_BODY_MAX = 1024 * 1024;
 /** How long a stop waits for stations to answer our close frame before cutting the sockets. */
 const CLOSE_HANDSHAKE_MS = 1000;
+/** How often a shard looks for TLS Apps of earlier certificates whose last station left (HUP reload). */
+const TLS_PRUNE_INTERVAL_MS = 30_000;
 export const LOG_PATH = '/ws/log';
 /** Every action of every version: metrics label an action only if it is one of these (else `unknown`). */
 /** The TLS listener settings of a configuration with tls.enable (the schema's checks make the files non-null). */
@@ -98,6 +100,8 @@ export class Shard {
   #plain: UwsServer<StationData> | null;
   /** The TLS listener (tls.enable): the current one first; older ones (before a certificate reload) keep their stations. */
   #tls: Array<UwsServer<StationData>> = [];
+  /** While Apps of earlier certificates remain: looks for empty ones to close. */
+  #pruneTimer: NodeJS.Timeout | null = null;
   #tlsPort = 0;
   #http: HttpService | null = null;
   #ctx: SessionContext;
@@ -319,7 +323,19 @@ export class Shard {
     for (const old of this.#tls) old.stopListening();
     this.#tls.unshift(next);
     this.#pruneTls();
+    if (this.#tls.length > 1 && this.#pruneTimer === null) {
+      this.#pruneTimer = setInterval(() => {
+        this.#pruneTls();
+        if (this.#tls.length <= 1) this.#stopPruning();
+      }, TLS_PRUNE_INTERVAL_MS);
+      this.#pruneTimer.unref();
+    }
     this.#deps.logger.info({ port: bound, previousListeners: this.#tls.length - 1 }, 'HUP: TLS certificate reloaded');
+  }
+
+  #stopPruning(): void {
+    if (this.#pruneTimer !== null) clearInterval(this.#pruneTimer);
+    this.#pruneTimer = null;
   }
 
   /** Closes the TLS Apps of earlier certificates that have no connection left. */
@@ -337,6 +353,7 @@ export class Shard {
    */
   async stop(mode: 'graceful' | 'fast', deadlineMs: number): Promise<void> {
     this.#stopping = true;
+    this.#stopPruning();
     for (const server of this.#servers) server.stopListening();
     if (mode === 'graceful') {
       const deadline = Date.now() + deadlineMs;
@@ -358,6 +375,7 @@ export class Shard {
   /** Last resort before the thread dies (uncaught error): uWS sockets must be closed or the process aborts. */
   emergencyClose(): void {
     this.#stopping = true;
+    this.#stopPruning();
     for (const server of this.#servers) {
       server.closeAll(CloseCode.INTERNAL_ERROR, 'shard failure', true);
       server.shutdown();
