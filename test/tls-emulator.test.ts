@@ -28,7 +28,7 @@ test('emulated stations at profile 3 through the mTLS front, one client certific
   } as never);
   t.after(() => h.stop());
   for (const id of ['TLS-1', 'TLS-2']) await makeClientCert(certs, id);
-  const args = ['--stations', '2', '--prefix', 'TLS-', '--url', `wss://127.0.0.1:${h.server.frontPort}/ocpp`, '--ca', certs.caCert, '--cert', join(certs.dir, '{identity}.pem'), '--key', join(certs.dir, '{identity}.key')];
+  const args = ['--stations', '2', '--prefix', 'TLS-', '--url', `wss://127.0.0.1:${h.server.ports.front}/ocpp`, '--ca', certs.caCert, '--cert', join(certs.dir, '{identity}.pem'), '--key', join(certs.dir, '{identity}.key')];
   const parsed = parseEmulateArgs(args, packageRoot());
   assert.deepEqual(parsed.fleet.stations.map((s) => s.identity), ['TLS-1', 'TLS-2']);
   const fleet = await startFleet({ ...parsed.fleet, threads: 0, summaryIntervalMs: 0, timings: FAST });
@@ -45,7 +45,7 @@ test('emulated stations at profile 2 on the TLS listener with --ca and --passwor
     security: { defaultProfile: 2, basicAuth: { passwords: { 'P2-1': hash } } },
   } as never);
   t.after(() => h.stop());
-  const parsed = parseEmulateArgs(['--stations', '1', '--prefix', 'P2-', '--url', `wss://127.0.0.1:${h.server.tlsPort}/ocpp`, '--ca', certs.caCert, '--password', 'pw'], packageRoot());
+  const parsed = parseEmulateArgs(['--stations', '1', '--prefix', 'P2-', '--url', `wss://127.0.0.1:${h.server.ports.tls}/ocpp`, '--ca', certs.caCert, '--password', 'pw'], packageRoot());
   const fleet = await startFleet({ ...parsed.fleet, threads: 0, summaryIntervalMs: 0, timings: FAST });
   t.after(() => fleet.stop());
   await waitFor(() => h.server.station('P2-1')?.connected === true, 15_000, 'P2-1 connected');

@@ -61,7 +61,7 @@ const pemHeader = (name: string): string => encodeURIComponent(readFileSync(cert
 function plainUrl(h: TestServer, id: string): string {
   return h.url(id);
 }
-function wssUrl(h: TestServer, id: string, port = h.server.tlsPort): string {
+function wssUrl(h: TestServer, id: string, port = h.server.ports.tls): string {
   return `wss://127.0.0.1:${port}${h.config.ocpp.path}/${encodeURIComponent(id)}`;
 }
 
@@ -90,7 +90,7 @@ test('profile 2: a SecurityEventNotification is answered and kept (API over http
   const answer = await station.call('SecurityEventNotification', { type: 'InvalidCentralSystemCertificate', timestamp: new Date().toISOString(), techInfo: 'test' });
   assert.deepEqual(answer.slice(0, 1), [3]);
   const kept = await waitFor(async () => {
-    const res = await fetchJson(h.server.tlsPort, `/api/v1/stations/CP-SEC/messages`);
+    const res = await fetchJson(h.server.ports.tls, `/api/v1/stations/CP-SEC/messages`);
     const list = JSON.stringify(res);
     return list.includes('SecurityEventNotification') && list.includes('InvalidCentralSystemCertificate') ? res : null;
   }, 10_000, 'the SecurityEventNotification in the store');
@@ -116,7 +116,7 @@ async function fetchJson(port: number, path: string): Promise<unknown> {
 test('profile 3 through the built-in mTLS front: the certificate must chain to the CA, be valid and name the station', LIMIT, async (t) => {
   const h = await startTestServer({ tls: tls({ front: { enable: true, port: 0 } }), security: { profiles: { 'CP-GOOD': 3, 'CP-EXPIRED': 3, 'CP-OTHER': 3, 'CP-WRONG': 3 } } } as never);
   t.after(() => h.stop());
-  const port = h.server.frontPort;
+  const port = h.server.ports.front;
   assert.ok(port > 0);
   const good = await TestStation.connect(wssUrl(h, 'CP-GOOD', port), ['ocpp1.6'], clientTls('good'));
   t.after(() => good.close());
@@ -150,7 +150,7 @@ test('profile 3 through the mTLS front with ocpp-rpc (independent OCPP-J client)
   const h = await startTestServer({ tls: tls({ front: { enable: true, port: 0 } }), security: { defaultProfile: 3 } } as never);
   t.after(() => h.stop());
   const client = new RPCClient({
-    endpoint: `wss://127.0.0.1:${h.server.frontPort}${h.config.ocpp.path}`,
+    endpoint: `wss://127.0.0.1:${h.server.ports.front}${h.config.ocpp.path}`,
     identity: 'CP-GOOD',
     protocols: ['ocpp1.6'],
     strictMode: true,

@@ -25,7 +25,7 @@ function tlsOverrides(extra: Record<string, unknown> = {}): Record<string, unkno
 }
 
 function wssUrl(h: TestServer, identity: string): string {
-  return `wss://127.0.0.1:${h.server.tlsPort}${h.config.ocpp.path}/${encodeURIComponent(identity)}`;
+  return `wss://127.0.0.1:${h.server.ports.tls}${h.config.ocpp.path}/${encodeURIComponent(identity)}`;
 }
 
 /** `openssl s_client` against the TLS port: the protocol and cipher negotiated, or null when the handshake failed. */
@@ -53,8 +53,8 @@ function httpsGet(port: number, path: string): Promise<{ status: number; body: s
 test('wss:// and https:// on the TLS port beside plain ws:// on the plain port', LIMIT, async (t) => {
   const h = await startTestServer({ tls: tlsOverrides() } as never);
   t.after(() => h.stop());
-  assert.ok(h.server.tlsPort > 0);
-  assert.notEqual(h.server.tlsPort, h.port);
+  assert.ok(h.server.ports.tls > 0);
+  assert.notEqual(h.server.ports.tls, h.port);
   const secure = await TestStation.connect(wssUrl(h, 'CP-TLS'), ['ocpp1.6'], { ca: readFileSync(certs.caCert) });
   t.after(() => secure.close());
   const boot = await secure.call('BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' });
@@ -63,7 +63,7 @@ test('wss:// and https:// on the TLS port beside plain ws:// on the plain port',
   const plain = await TestStation.connect(h.url('CP-PLAIN'), ['ocpp1.6']);
   t.after(() => plain.close());
   assert.equal((await plain.call('Heartbeat', {}))[0], 3);
-  const ping = await httpsGet(h.server.tlsPort, '/api/v1/ping');
+  const ping = await httpsGet(h.server.ports.tls, '/api/v1/ping');
   assert.equal(ping.status, 200);
   // A client that does not trust the CA fails the handshake.
   await assert.rejects(TestStation.connect(wssUrl(h, 'CP-UNTRUSTING'), ['ocpp1.6']), (e: NodeJS.ErrnoException) => e.code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || e.code === 'SELF_SIGNED_CERT_IN_CHAIN');
@@ -74,19 +74,19 @@ test('TLS 1.0 and 1.1 are refused with alert protocol_version; TLS 1.2 and 1.3 a
   t.after(() => h.stop());
   // SECLEVEL=0 so that the local OpenSSL 3 would offer TLS 1.0/1.1 at all: the refusal must come from the server.
   for (const version of ['-tls1', '-tls1_1']) {
-    const old = sClient(h.server.tlsPort, [version, '-cipher', 'DEFAULT:@SECLEVEL=0']);
+    const old = sClient(h.server.ports.tls, [version, '-cipher', 'DEFAULT:@SECLEVEL=0']);
     assert.equal(old.cipher, null, `${version} must not be negotiated:\n${old.output}`);
     assert.match(old.output, /alert protocol version/);
   }
-  assert.equal(sClient(h.server.tlsPort, ['-tls1_2']).protocol, 'TLSv1.2');
-  assert.equal(sClient(h.server.tlsPort, ['-tls1_3']).protocol, 'TLSv1.3');
+  assert.equal(sClient(h.server.ports.tls, ['-tls1_2']).protocol, 'TLSv1.2');
+  assert.equal(sClient(h.server.ports.tls, ['-tls1_3']).protocol, 'TLSv1.3');
 });
 
 test('tls.ciphers limits the TLS 1.2 suites', LIMIT, async (t) => {
   const h = await startTestServer({ tls: tlsOverrides({ ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' }) } as never);
   t.after(() => h.stop());
-  assert.equal(sClient(h.server.tlsPort, ['-tls1_2']).cipher, 'ECDHE-ECDSA-AES128-GCM-SHA256');
-  const other = sClient(h.server.tlsPort, ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES256-GCM-SHA384']);
+  assert.equal(sClient(h.server.ports.tls, ['-tls1_2']).cipher, 'ECDHE-ECDSA-AES128-GCM-SHA256');
+  const other = sClient(h.server.ports.tls, ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES256-GCM-SHA384']);
   assert.equal(other.cipher, null, other.output);
 });
 
@@ -119,8 +119,8 @@ function presentedCn(port: number, client?: { cert: string; key: string }): Prom
 test('HUP reloads the certificate: a connected wss:// station stays, a new connection sees the new certificate', LIMIT, async (t) => {
   const h = await startTestServer({ tls: tlsOverrides({ clientCaFile: certs.caCert, front: { enable: true, port: 0 } }) } as never);
   t.after(() => h.stop());
-  assert.equal(await presentedCn(h.server.tlsPort), 'localhost');
-  assert.equal(await presentedCn(h.server.frontPort, certs.client('good')), 'localhost');
+  assert.equal(await presentedCn(h.server.ports.tls), 'localhost');
+  assert.equal(await presentedCn(h.server.ports.front, certs.client('good')), 'localhost');
   const station = await TestStation.connect(wssUrl(h, 'CP-STAYS'), ['ocpp1.6'], { ca: readFileSync(certs.caCert) });
   t.after(() => station.close());
   await station.call('BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' });
@@ -131,9 +131,9 @@ test('HUP reloads the certificate: a connected wss:// station stays, a new conne
   await done;
   // A connection that lands in the old listen socket's accept queue the instant it closes is reset by the kernel
   // (SO_REUSEPORT; docs/security.md): such an attempt counts as "not yet".
-  await waitFor(async () => (await presentedCn(h.server.tlsPort).catch(() => '')) === 'reloaded.localhost', 10_000, 'the new certificate on new connections');
+  await waitFor(async () => (await presentedCn(h.server.ports.tls).catch(() => '')) === 'reloaded.localhost', 10_000, 'the new certificate on new connections');
   // The mTLS front took it too (setSecureContext, at once).
-  assert.equal(await presentedCn(h.server.frontPort, certs.client('good')), 'reloaded.localhost');
+  assert.equal(await presentedCn(h.server.ports.front, certs.client('good')), 'reloaded.localhost');
   // The station of the old certificate is still connected and served.
   assert.equal(station.ws.readyState, 1);
   assert.equal((await station.call('Heartbeat', {}))[0], 3);
@@ -142,5 +142,5 @@ test('HUP reloads the certificate: a connected wss:// station stays, a new conne
   assert.equal((await fresh.call('Heartbeat', {}))[0], 3);
   // A reload whose files cannot be used is refused as a configuration problem; the running certificate stays.
   assert.throws(() => loadConfig({ env: {}, overrides: { ...h.config, tls: { ...h.config.tls, keyFile: certs.client('good').key } } as never }), /tls\.certFile/);
-  assert.equal(await presentedCn(h.server.tlsPort), 'reloaded.localhost');
+  assert.equal(await presentedCn(h.server.ports.tls), 'reloaded.localhost');
 });

@@ -106,7 +106,7 @@ export const configSchema: SchemaNode = {
         default: [],
         description: 'Addresses (exact, as the socket reports them, e.g. `127.0.0.1`, `::1`) whose `clientCertHeader` is believed. Empty: the header is never believed.',
       },
-      front: object('The built-in mTLS front for security profile 3 (src/control/mtls-front.ts): Node TLS in the main thread, which verifies client certificates and forwards to the plain listener on loopback.', {
+      front: object('The built-in mTLS front for security profile 3 (src/transport/mtls-front.ts): Node TLS in the main thread, which verifies client certificates and forwards to the plain listener on loopback.', {
         enable: bool(false, 'Serve the mTLS front on `tls.front.port`. Needs `tls.enable` files and `tls.clientCaFile`. Changing it needs a restart.'),
         port: int(0, 65535, 9222, 'TCP port of the mTLS front. 0 picks a free port. Changing it needs a restart.'),
       }),

@@ -7,6 +7,12 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { Config } from './types.js';
 
+/** The TLS listener's files and settings of a configuration with tls.enable (the load checks make the files non-null). */
+export function tlsListenerOptions(config: Config): { certFile: string; keyFile: string; passphrase: string | null; ciphers: string | null; dhParamsFile: string | null; clientCaFile: string | null } {
+  const t = config.tls;
+  return { certFile: t.certFile ?? '', keyFile: t.keyFile ?? '', passphrase: t.passphrase, ciphers: t.ciphers, dhParamsFile: t.dhParamsFile, clientCaFile: t.clientCaFile };
+}
+
 export function tlsFileProblems(tls: Config['tls']): Array<{ path: string; message: string }> {
   if (!tls.enable || tls.certFile === null || tls.keyFile === null) return [];
   const out: Array<{ path: string; message: string }> = [];

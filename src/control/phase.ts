@@ -25,3 +25,11 @@ export const LISTENER_SETTINGS: ReadonlyArray<[name: string, get: (c: Config) =>
   ['ocpp.pingIntervalS', (c) => c.ocpp.pingIntervalS],
 ];
 
+
+/** `0.0.0.0:9220 (ws, http) and 0.0.0.0:9221 (wss, https)` for the start log line. */
+export function listeningOn(config: Config, port: number, tlsPort: number): string {
+  const parts: string[] = [];
+  if (config.server.plain) parts.push(`${config.server.listen}:${port} (ws, http)`);
+  if (config.tls.enable) parts.push(`${config.server.listen}:${tlsPort} (wss, https)`);
+  return parts.join(' and ');
+}

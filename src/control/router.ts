@@ -7,7 +7,6 @@
  * station), live-log.ts, soap-stations.ts (OCPP-S presence and commands), webhook/ (spool, deliveries, events),
  * id-tags.ts (the operator's list), transaction-id-store.ts (ids unique across restarts).
  */
-import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
@@ -36,18 +35,11 @@ import { onShardNotification } from './shard-notifications.js';
 import { ClusterMember, type MemberHost } from './cluster-member.js';
 import { clusterMetrics } from '../metrics/cluster-metrics.js';
 import type { WebhookControl, WebhookEventName } from './webhook/delivery.js';
-import { MtlsFront } from './mtls-front.js';
-import { LISTENER_SETTINGS, PHASE_MESSAGES, type RouterPhase } from './phase.js';
+import { FrontHost } from './front-host.js';
+import { listeningOn, LISTENER_SETTINGS, PHASE_MESSAGES, type RouterPhase } from './phase.js';
 
 export type { RouterPhase } from './phase.js';
 
-/** `0.0.0.0:9220 (ws, http) and 0.0.0.0:9221 (wss, https)` for the start log line. */
-function listeningOn(config: Config, port: number, tlsPort: number): string {
-  const parts: string[] = [];
-  if (config.server.plain) parts.push(`${config.server.listen}:${port} (ws, http)`);
-  if (config.tls.enable) parts.push(`${config.server.listen}:${tlsPort} (wss, https)`);
-  return parts.join(' and ');
-}
 
 const TX_BLOCK_SIZE = 256;
 
@@ -79,9 +71,8 @@ export class RouterServer {
   #stopped: Promise<void> | null = null;
   /** The shard-set swap in progress (reload with new listeners), chained. */
   #relistening: Promise<void> = Promise.resolve();
-  /** The built-in mTLS front (tls.front.enable; src/control/mtls-front.ts) and the secret only it and the shards know. */
-  #front: MtlsFront | null = null;
-  readonly #frontSecret = randomBytes(32).toString('base64url');
+  /** The built-in mTLS front (tls.front; docs/security.md). */
+  readonly #front = new FrontHost();
   #phase: RouterPhase = 'starting';
   /** Serves HTTP requests the shards forward (API, metrics); set by the API layer. */
   #httpHandler: WebHandler = (request) => errorResponse(404, `no route for ${request.method} ${request.path}`);
@@ -123,19 +114,13 @@ export class RouterServer {
     return this.#phase;
   }
 
-  /** The plain listener's port (0 when server.plain is off). */
   get port(): number {
     return this.#shards.port;
   }
 
-  /** The mTLS front's port (0 when tls.front.enable is off). */
-  get frontPort(): number {
-    return this.#front?.port ?? 0;
-  }
-
-  /** The TLS listener's port (0 when tls.enable is off). */
-  get tlsPort(): number {
-    return this.#config.tls.enable ? this.#shards.tlsPort : 0;
+  /** Ports of the listeners (docs/security.md), 0 for one that is off: plain (= `port`), TLS, mTLS front. */
+  get ports(): { plain: number; tls: number; front: number } {
+    return { plain: this.#shards.port, tls: this.#config.tls.enable ? this.#shards.tlsPort : 0, front: this.#front.port };
   }
 
   get config(): Config {
@@ -169,10 +154,10 @@ export class RouterServer {
     // Before the shards: in a cluster every transaction id block comes from the cluster's counter.
     if (config.cluster.enable) this.#presence.cluster = this.#cluster = new ClusterMember(config, this.#txStore.highWater, this.#memberHost(), this.#logger);
     await this.#startShards(config);
-    if (config.tls.front.enable) this.#front = await MtlsFront.start({ config, secret: this.#frontSecret, plainPort: () => this.port, logger: this.#logger });
+    await this.#front.start(config, () => ({ config: this.#config, port: this.port }), this.#logger);
     await this.#idTagList?.load();
     if (this.#phase === 'starting') this.#phase = 'running';
-    this.#logger.info({ listen: config.server.listen, port: this.port, tlsPort: this.tlsPort, shards: this.#shards.shards, path: config.ocpp.path, subprotocols: config.ocpp.subprotocols }, `ocpp-router listening on ${listeningOn(config, this.port, this.tlsPort)}`);
+    this.#logger.info({ listen: config.server.listen, port: this.port, tlsPort: this.ports.tls, shards: this.#shards.shards, path: config.ocpp.path, subprotocols: config.ocpp.subprotocols }, `ocpp-router listening on ${listeningOn(config, this.port, this.ports.tls)}`);
   }
 
   /** Starts a set of shards with `config` (at start, and when a reload changes what they listen with). */
@@ -182,7 +167,7 @@ export class RouterServer {
       config,
       port,
       tlsPort,
-      frontSecret: this.#config.tls.front.enable ? this.#frontSecret : null,
+      frontSecret: this.#front.secretFor(this.#config),
       counters: this.#counters,
       logger: this.#logger,
       testHooks: this.testHooks,
@@ -330,13 +315,7 @@ export class RouterServer {
     const old = this.#config;
     const relisten = LISTENER_SETTINGS.filter(([, get]) => get(config) !== get(old)).map(([name]) => name);
     const needRestart = [...(config.dataDir !== old.dataDir ? ['dataDir'] : []), ...(JSON.stringify(config.cluster) !== JSON.stringify(old.cluster) ? ['cluster'] : []), ...(JSON.stringify(config.tls.front) !== JSON.stringify(old.tls.front) ? ['tls.front'] : [])];
-    if (this.#front !== null) {
-      try {
-        this.#front.reload(config);
-      } catch (error) {
-        this.#logger.error({ err: error }, 'HUP: the mTLS front keeps its certificate (the new files cannot be used)');
-      }
-    }
+    this.#front.reload(config);
     this.#config = config;
     this.#logger.level = config.log.level;
     this.#webhook.reload(config);
@@ -373,7 +352,7 @@ export class RouterServer {
       const current = this.#config;
       try {
         await this.#startShards(current, port, tlsPort);
-        this.#logger.info({ listen: current.server.listen, port: this.port, tlsPort: this.tlsPort, shards: this.#shards.shards, path: current.ocpp.path }, `ocpp-router listening on ${listeningOn(current, this.port, this.tlsPort)}`);
+        this.#logger.info({ listen: current.server.listen, port: this.port, tlsPort: this.ports.tls, shards: this.#shards.shards, path: current.ocpp.path }, `ocpp-router listening on ${listeningOn(current, this.port, this.ports.tls)}`);
       } catch (error) {
         this.#logger.error({ err: error }, 'the new listeners cannot start; going back to the previous ones');
         // The shards run the new settings they can take on the fly; only the listener settings go back.
@@ -394,9 +373,9 @@ export class RouterServer {
       this.#logger.info({ mode, deadlineMs }, 'stopping');
       // A shard-set swap in progress finishes first (it starts no new set once it sees the stop).
       await this.#relistening.catch(() => undefined);
-      void this.#front?.stopAccepting();
+      this.#front.stopAccepting();
       await this.#shards.stop(mode, deadlineMs);
-      await this.#front?.close();
+      await this.#front.close();
       for (const record of this.registry.all()) {
         if (!record.connected) continue;
         const closed = { identity: record.identity, connId: record.connId!, code: 1001, reason: 'server stopped', at: Date.now() };

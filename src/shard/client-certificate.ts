@@ -3,7 +3,7 @@
  * A00.FR.3xx: TLS with a client-side certificate whose subject names the Charging Station). This uWS build cannot
  * read the peer certificate of its own TLS connections (uWebSockets.js issue #1058), so the certificate arrives in a
  * header from the one that terminated TLS: a trusted proxy (`tls.clientCertHeader` from `tls.trustedProxies`) or the
- * built-in mTLS front (src/control/mtls-front.ts). It is checked again here: validity dates, issued and signed by
+ * built-in mTLS front (src/transport/mtls-front.ts). It is checked again here: validity dates, issued and signed by
  * one of `tls.clientCaFile`'s certificates (when set), and the subject field (`tls.subjectField`) = identity.
  */
 import { X509Certificate } from 'node:crypto';

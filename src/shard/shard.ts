@@ -26,6 +26,7 @@ import { ShardMetrics } from '../metrics/shard-metrics.js';
 import type { MetricJson } from '../metrics/metric-json.js';
 import { errorResponse, type HttpService, type WebHandler, type WebRequest, type WebResponse } from '../http/types.js';
 import { UwsServer, type TlsListenerOptions } from '../transport/uws-server.js';
+import { tlsListenerOptions } from '../config/tls-files.js';
 import type { LogClient, LogEndpointHandler } from '../transport/log-endpoint.js';
 import { shardRoutes, uiRoutes } from '../web/static-routes.js';
 import { createHttpGateway } from './http-gateway.js';
@@ -70,12 +71,6 @@ const CLOSE_HANDSHAKE_MS = 1000;
 const TLS_PRUNE_INTERVAL_MS = 30_000;
 export const LOG_PATH = '/ws/log';
 /** Every action of every version: metrics label an action only if it is one of these (else `unknown`). */
-/** The TLS listener settings of a configuration with tls.enable (the schema's checks make the files non-null). */
-export function tlsListenerOptions(config: Config): TlsListenerOptions {
-  const t = config.tls;
-  return { certFile: t.certFile ?? '', keyFile: t.keyFile ?? '', passphrase: t.passphrase, ciphers: t.ciphers, dhParamsFile: t.dhParamsFile, clientCaFile: t.clientCaFile };
-}
-
 const KNOWN_ACTIONS: ReadonlySet<string> = new Set(OCPP_VERSIONS.flatMap((v) => actionsFor(v)));
 
 function sessionOptions(config: Config): SessionOptions {

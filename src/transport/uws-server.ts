@@ -26,7 +26,7 @@ export interface UpgradeInfo {
   forwardedProto: string;
 }
 
-/** Headers the built-in mTLS front (src/control/mtls-front.ts) adds; it drops any a client sent itself. */
+/** Headers the built-in mTLS front (src/transport/mtls-front.ts) adds; it drops any a client sent itself. */
 export const FRONT_HEADERS = {
   secret: 'x-ocpp-router-front',
   cert: 'x-ocpp-router-client-cert',

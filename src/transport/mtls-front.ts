@@ -13,9 +13,27 @@
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket, type SecureContextOptions } from 'node:tls';
-import type { Logger } from 'pino';
-import type { Config } from '../config/types.js';
-import { FRONT_HEADERS } from '../transport/uws-server.js';
+import { FRONT_HEADERS, type TlsListenerOptions } from './uws-server.js';
+
+/** What the front logs (a pino logger fits). */
+export interface FrontLog {
+  debug(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export interface MtlsFrontOptions {
+  /** Address and port the front listens on (port 0: any). */
+  host: string;
+  port: number;
+  /** Certificate, key, ciphers … of the TLS listener; `clientCaFile` is required here. */
+  tls: TlsListenerOptions;
+  /** The per-process secret the shards check. */
+  secret: string;
+  /** Where the shards' plain listener is (read for every connection: it may move on a listener reload). */
+  target(): { host: string; port: number };
+  log: FrontLog;
+}
 
 /** Largest request head the front reads before it forwards (a WebSocket upgrade is far smaller). */
 const MAX_HEAD_BYTES = 16 * 1024;
@@ -24,11 +42,11 @@ const HEAD_END = Buffer.from('\r\n\r\n');
 const HEAD_TIMEOUT_MS = 30_000;
 const DROPPED = new Set<string>(Object.values(FRONT_HEADERS));
 
-function contextOptions(tls: Config['tls']): SecureContextOptions {
+function contextOptions(tls: TlsListenerOptions): SecureContextOptions {
   return {
-    cert: readFileSync(tls.certFile!),
-    key: readFileSync(tls.keyFile!),
-    ca: readFileSync(tls.clientCaFile!),
+    cert: readFileSync(tls.certFile),
+    key: readFileSync(tls.keyFile),
+    ca: readFileSync(tls.clientCaFile ?? ''),
     ...(tls.passphrase === null ? {} : { passphrase: tls.passphrase }),
     ...(tls.ciphers === null ? {} : { ciphers: tls.ciphers }),
     ...(tls.dhParamsFile === null ? {} : { dhparam: readFileSync(tls.dhParamsFile) }),
@@ -36,10 +54,9 @@ function contextOptions(tls: Config['tls']): SecureContextOptions {
   };
 }
 
-/** The loopback address of the shards' plain listener. */
-function targetHost(config: Config): string {
-  const listen = config.server.listen;
-  if (!config.server.plain || listen === '0.0.0.0') return '127.0.0.1';
+/** The address to reach the shards' plain listener at: loopback when it listens on every interface or only there. */
+export function plainTarget(listen: string, plain: boolean): string {
+  if (!plain || listen === '0.0.0.0') return '127.0.0.1';
   if (listen === '::') return '::1';
   return listen;
 }
@@ -60,24 +77,26 @@ export class MtlsFront {
   #server: Server;
   #sockets = new Set<Socket>();
   #port = 0;
-  #logger: Logger;
+  #log: FrontLog;
 
-  private constructor(server: Server, logger: Logger) {
+  private constructor(server: Server, log: FrontLog) {
     this.#server = server;
-    this.#logger = logger;
+    this.#log = log;
   }
 
-  /** Listens on tls.front.port (0: any) in front of the plain listener at `plainPort()`. */
-  static async start(options: { config: Config; secret: string; plainPort: () => number; logger: Logger }): Promise<MtlsFront> {
-    const { config, secret, logger } = options;
-    const server = createServer({ ...contextOptions(config.tls), requestCert: true, rejectUnauthorized: true });
-    const front = new MtlsFront(server, logger);
-    const host = targetHost(config);
-    server.on('secureConnection', (socket) => front.#forward(socket, secret, host, options.plainPort()));
-    server.on('tlsClientError', (error) => logger.debug({ err: error }, 'mTLS front: handshake refused'));
+  /** Listens on `options.port` (0: any) in front of the plain listener at `options.target()`. */
+  static async start(options: MtlsFrontOptions): Promise<MtlsFront> {
+    const { secret, log } = options;
+    const server = createServer({ ...contextOptions(options.tls), requestCert: true, rejectUnauthorized: true });
+    const front = new MtlsFront(server, log);
+    server.on('secureConnection', (socket) => {
+      const target = options.target();
+      front.#forward(socket, secret, target.host, target.port);
+    });
+    server.on('tlsClientError', (error) => log.debug({ err: error }, 'mTLS front: handshake refused'));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(config.tls.front.port, config.server.listen, () => {
+      server.listen(options.port, options.host, () => {
         server.off('error', reject);
         resolve();
       });
@@ -122,7 +141,7 @@ export class MtlsFront {
         socket.destroy();
       });
       upstream.on('error', (error) => {
-        this.#logger.warn({ err: error }, 'mTLS front: the plain listener cannot be reached');
+        this.#log.warn({ err: error }, 'mTLS front: the plain listener cannot be reached');
         socket.destroy();
       });
       socket.once('close', () => upstream.destroy());
@@ -135,9 +154,13 @@ export class MtlsFront {
     socket.on('data', onData);
   }
 
-  /** HUP: new certificate, key and CA for new connections. Throws (nothing changed) if the files cannot be used. */
-  reload(config: Config): void {
-    this.#server.setSecureContext(contextOptions(config.tls));
+  /** HUP: new certificate, key and CA for new connections; files that cannot be used are logged and the old ones kept. */
+  reload(tls: TlsListenerOptions): void {
+    try {
+      this.#server.setSecureContext(contextOptions(tls));
+    } catch (error) {
+      this.#log.error({ err: error }, 'HUP: the mTLS front keeps its certificate (the new files cannot be used)');
+    }
   }
 
   #closed: Promise<void> | null = null;
