@@ -9,7 +9,7 @@
  * peer baseline (ocpp-rpc-server.ts, RPCServer in strict mode).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { cpus, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -29,8 +29,8 @@ export const RESULTS = join(ROOT, 'bench', 'results', 'results.jsonl');
  * `router-baseline`: another build of the router, for before/after ratios in one run: the checkout or snapshot
  * at `BENCH_BASELINE_DIR` (built: its `dist/src/main.js`), started exactly like `router`.
  */
-export type Target = 'router' | 'router-nometrics' | 'router-nostore' | 'router-events' | 'router-baseline' | 'floor' | 'ocpp-rpc';
-export const TARGETS: readonly Target[] = ['router', 'router-nometrics', 'router-nostore', 'router-events', 'router-baseline', 'floor', 'ocpp-rpc'];
+export type Target = 'router' | 'router-nometrics' | 'router-nostore' | 'router-events' | 'router-baseline' | 'router-tls' | 'router-front' | 'floor' | 'ocpp-rpc';
+export const TARGETS: readonly Target[] = ['router', 'router-nometrics', 'router-nostore', 'router-events', 'router-baseline', 'router-tls', 'router-front', 'floor', 'ocpp-rpc'];
 
 export const isRouter = (target: Target): boolean => target.startsWith('router');
 
@@ -89,6 +89,8 @@ export interface Server {
   pid: number;
   port: number;
   url: string;
+  /** wss:// targets: what the clients trust and present (PEM texts). */
+  tls?: BenchTls;
   logFile: string;
   /** The router's DATA_DIR ('' for the baselines). */
   dataDir: string;
@@ -111,8 +113,42 @@ export interface ServerOptions {
   configFile?: string;
 }
 
+/** PEM texts a wss:// client of the bench uses: the CA to trust, and a client certificate (router-front). */
+export interface BenchTls {
+  ca: string;
+  cert?: string;
+  key?: string;
+}
+
+/**
+ * router-tls: the router with only its uWS TLS listener (PLAIN off, TLS_PORT = the port); router-front: the mTLS
+ * front (Node TLS in the main thread) on the port, forwarding to the plain listener on loopback; stations present
+ * one shared client certificate (their profile stays 1, so its CN is not checked; the TLS work is the same).
+ * Self-signed server and client certificates (P-256) are made in workDir with the openssl CLI.
+ */
+function tlsSetup(target: Target, workDir: string, port: number, plainPort: number): { env: Record<string, string>; configFile?: string; tls: BenchTls } {
+  const file = (name: string): string => join(workDir, name);
+  const selfSigned = (name: string, cn: string, ext: string): void => {
+    execFileSync('/usr/bin/openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', file(`${name}.key`), '-out', file(`${name}.pem`), '-days', '30', '-subj', `/CN=${cn}`, '-addext', ext], { stdio: 'ignore' });
+  };
+  selfSigned('bench-server', 'localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1');
+  const env: Record<string, string> = { TLS: '1', TLS_CERT_FILE: file('bench-server.pem'), TLS_KEY_FILE: file('bench-server.key') };
+  const ca = readFileSync(file('bench-server.pem'), 'utf8');
+  if (target === 'router-tls') return { env: { ...env, TLS_PORT: String(port), PLAIN: 'off' }, tls: { ca } };
+  selfSigned('bench-client', 'BENCH', 'extendedKeyUsage=clientAuth');
+  const configFile = file('router-front.json');
+  writeFileSync(configFile, JSON.stringify({ tls: { front: { enable: true, port } } }));
+  return {
+    env: { ...env, PORT: String(plainPort), TLS_PORT: '0', PLAIN: 'off', TLS_CLIENT_CA_FILE: file('bench-client.pem') },
+    configFile,
+    tls: { ca, cert: readFileSync(file('bench-client.pem'), 'utf8'), key: readFileSync(file('bench-client.key'), 'utf8') },
+  };
+}
+
 export async function startServer(target: Target, options: ServerOptions): Promise<Server> {
   const port = options.port ?? (await freePort());
+  const secure = target === 'router-tls' || target === 'router-front' ? tlsSetup(target, options.workDir, port, await freePort()) : null;
+  if (secure !== null) options = { ...options, env: { ...options.env, ...secure.env }, ...(secure.configFile === undefined ? {} : { configFile: secure.configFile }) };
   const logFile = join(options.workDir, `${target}-${port}.log`);
   const log = openSync(logFile, 'a');
   let child: ChildProcess;
@@ -161,7 +197,8 @@ export async function startServer(target: Target, options: ServerOptions): Promi
     exited: () => exited,
     pid: child.pid!,
     port,
-    url: `ws://127.0.0.1:${port}/ocpp/`,
+    url: `${secure === null ? 'ws' : 'wss'}://127.0.0.1:${port}/ocpp/`,
+    ...(secure === null ? {} : { tls: secure.tls }),
     logFile,
     async stop() {
       if (!exited) {

@@ -41,6 +41,8 @@ export interface LoadConfig {
   rampPerS: number;
   rampConcurrency: number;
   connectTimeoutMs: number;
+  /** wss://: the CA to trust and an optional client certificate (PEM texts). */
+  tls?: { ca: string; cert?: string; key?: string };
 }
 
 export interface ErrorCounts {
@@ -211,6 +213,7 @@ function threadMain(init: ThreadInit): void {
       perMessageDeflate: false,
       handshakeTimeout: config.connectTimeoutMs,
       skipUTF8Validation: true,
+      ...(config.tls === undefined ? {} : config.tls),
     });
     st.ws = ws;
     let opened = false;

@@ -3,6 +3,7 @@
  *
  *   heartbeat  closed-loop Heartbeat against the router and, in the same run, the uWS echo floor
  *              --stations 100  --duration-s 15  --warmup-s 3  --workers 1  --lg-threads 1
+ *   heartbeat-tls  the heartbeat over ws:// (router), wss:// on the uWS TLS listener (router-tls) and through the mTLS front (router-front)
  *   idle-rss   RSS per idle connected station, router and floor in the same run
  *              --stations 19000  --workers 1  --lg-procs 2  --ramp-per-s 1000  --settle-max-s 90
  *   emulator-cpu  the charge point emulator against the router it drives: CPU and RSS of both (emulator-cpu.ts)
@@ -130,7 +131,15 @@ function errorTotal(errors: ErrorCounts): number {
 
 // ───────────────────────────── scenario: heartbeat ─────────────────────────────
 
-async function heartbeat(args: Args, workDir: string): Promise<void> {
+/**
+ * heartbeat-tls: the heartbeat scenario over plain ws:// (router), wss:// on the shards' uWS TLS listener
+ * (router-tls) and wss:// through the mTLS front (router-front), in one run: CPU per message and latency of each.
+ */
+async function heartbeatTls(args: Args, workDir: string): Promise<void> {
+  await heartbeat(args, workDir, 'router,router-tls,router-front', 'heartbeat-tls');
+}
+
+async function heartbeat(args: Args, workDir: string, defaultTargets = 'router,router-nometrics,floor', scenario = 'heartbeat'): Promise<void> {
   const params = {
     stations: intFlag(args, 'stations', 100, 1),
     durationS: intFlag(args, 'duration-s', 15, 1),
@@ -139,7 +148,7 @@ async function heartbeat(args: Args, workDir: string): Promise<void> {
     lgThreads: intFlag(args, 'lg-threads', 1, 1),
     rampPerS: intFlag(args, 'ramp-per-s', 2000, 1),
     sourceAddresses: 0,
-    targets: targetsFlag(args, 'router,router-nometrics,floor'),
+    targets: targetsFlag(args, defaultTargets),
     cpuProf: args.flags.get('cpu-prof') === 'true',
   };
   if (params.durationS > 600 || params.warmupS > 120) throw new Error('--duration-s at most 600, --warmup-s at most 120');
@@ -155,6 +164,7 @@ async function heartbeat(args: Args, workDir: string): Promise<void> {
       const lg = startLoadGen({
         mode: 'heartbeat',
         url: server.url,
+        ...(server.tls === undefined ? {} : { tls: server.tls }),
         firstStation: 1,
         stations: params.stations,
         threads: params.lgThreads,
@@ -187,6 +197,11 @@ async function heartbeat(args: Args, workDir: string): Promise<void> {
   process.stdout.write(`CPU per message router/floor: ${fmt(ratio)}× (target ≤ 1.3×); user CPU only: ${fmt(userRatio)}×\n`);
   const metricsRatio = results.router !== undefined && results['router-nometrics'] !== undefined ? results.router.serverCpuUsPerMsg / results['router-nometrics'].serverCpuUsPerMsg : NaN;
   if (!Number.isNaN(metricsRatio)) process.stdout.write(`CPU per message metrics on/off: ${fmt(metricsRatio)}×\n`);
+  const overPlain = (t: Target): number => (results.router !== undefined && results[t] !== undefined ? results[t].serverCpuUsPerMsg / results.router.serverCpuUsPerMsg : NaN);
+  const tlsRatio = overPlain('router-tls');
+  const frontRatio = overPlain('router-front');
+  if (!Number.isNaN(tlsRatio)) process.stdout.write(`CPU per message wss:// (uWS TLS) / ws://: ${fmt(tlsRatio)}×\n`);
+  if (!Number.isNaN(frontRatio)) process.stdout.write(`CPU per message wss:// (mTLS front) / ws://: ${fmt(frontRatio)}×\n`);
   const baselineRatio = results.router !== undefined && results['router-baseline'] !== undefined ? results.router.serverCpuUsPerMsg / results['router-baseline'].serverCpuUsPerMsg : NaN;
   if (!Number.isNaN(baselineRatio)) process.stdout.write(`CPU per message router/router-baseline (${process.env.BENCH_BASELINE_DIR}): ${fmt(baselineRatio)}×\n`);
   for (const t of params.targets) {
@@ -196,7 +211,7 @@ async function heartbeat(args: Args, workDir: string): Promise<void> {
     if (errorTotal(r.errors) > 0) process.stdout.write(`${t} errors: ${JSON.stringify(r.errors)}\n`);
   }
   if (cpuProfDir !== null) process.stdout.write(`router CPU profiles: ${cpuProfDir}\n  ${readdirSync(cpuProfDir).join('\n  ')}\n`);
-  save(args, { scenario: 'heartbeat', params, ...facts, results, cpuPerMsgRatioRouterOverFloor: ratio, userCpuPerMsgRatioRouterOverFloor: userRatio, cpuPerMsgRatioMetricsOnOverOff: metricsRatio, cpuPerMsgRatioRouterOverBaseline: baselineRatio, baselineDir: process.env.BENCH_BASELINE_DIR ?? null, note: 'message = one Heartbeat round trip; server CPU = utime+stime of the server process from /proc over the measured window' });
+  save(args, { scenario, params, ...facts, results, cpuPerMsgRatioTlsOverPlain: tlsRatio, cpuPerMsgRatioFrontOverPlain: frontRatio, cpuPerMsgRatioRouterOverFloor: ratio, userCpuPerMsgRatioRouterOverFloor: userRatio, cpuPerMsgRatioMetricsOnOverOff: metricsRatio, cpuPerMsgRatioRouterOverBaseline: baselineRatio, baselineDir: process.env.BENCH_BASELINE_DIR ?? null, note: 'message = one Heartbeat round trip; server CPU = utime+stime of the server process from /proc over the measured window' });
 }
 
 // ───────────────────────────── scenario: idle-rss ─────────────────────────────
@@ -262,6 +277,7 @@ async function idleRss(args: Args, workDir: string): Promise<void> {
         startLoadGen({
           mode: 'idle',
           url: server.url,
+          ...(server.tls === undefined ? {} : { tls: server.tls }),
           firstStation: 1 + p * per,
           stations: Math.max(0, Math.min(per, params.stations - p * per)),
           threads: 1,
@@ -341,6 +357,7 @@ async function idleRss(args: Args, workDir: string): Promise<void> {
 
 const USAGE = `usage: npm run bench -- <scenario> [--flags]
   heartbeat  --stations 100 --duration-s 15 --warmup-s 3 --workers 1 --lg-threads 1 [--cpu-prof]
+  heartbeat-tls  the same over ws:// (router), wss:// (router-tls) and wss:// through the mTLS front (router-front)
   idle-rss   --stations 19000 --workers 1 --lg-procs 2 --ramp-per-s 1000 --settle-max-s 90
   emulator-cpu  --stations 19000 --heartbeat-s 30 --ping-s 60 --window-s 60 --settle-s 10 --emu-threads 2 --emu-args="…"
              --rate 2000 --runs 1 --workers 1 --baseline false (emulator vs the router it drives, CPU and RSS)
@@ -357,6 +374,9 @@ async function main(): Promise<number> {
     switch (args.scenario) {
       case 'heartbeat':
         await heartbeat(args, workDir);
+        return 0;
+      case 'heartbeat-tls':
+        await heartbeatTls(args, workDir);
         return 0;
       case 'idle-rss':
         await idleRss(args, workDir);

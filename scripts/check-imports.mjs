@@ -25,7 +25,8 @@ export const LAYERS = {
   cluster: ['protocol', 'config', 'ipc', 'metrics', 'store', 'http'],
   backends: ['protocol', 'config', 'metrics', 'ipc', 'http', 'cluster'],
   shard: ['transport', 'backends', 'store', 'cluster', 'web', 'ipc', 'protocol', 'config', 'http', 'metrics', 'logger.ts'],
-  control: ['ipc', 'protocol', 'config', 'http', 'metrics', 'backends', 'store', 'cluster'],
+  // transport: the mTLS front (transport/mtls-front.ts) runs on the control plane's thread.
+  control: ['ipc', 'protocol', 'config', 'http', 'metrics', 'backends', 'store', 'cluster', 'transport'],
   api: ['control', 'store', 'cluster', 'ipc', 'protocol', 'config', 'http', 'metrics'],
   emulator: ['protocol', 'http'],
   // The process entry and its helpers sit on top.
@@ -42,10 +43,12 @@ export const EXTERNAL = {
   undici: ['backends', 'control', 'emulator'],
   'prom-client': ['metrics'],
   ws: ['emulator'],
-  'node:net': ['emulator'],
+  // transport: the mTLS front (transport/mtls-front.ts, Node TLS for security profile 3, docs/security.md).
+  'node:net': ['emulator', 'transport'],
   'node:http': ['emulator'],
   'node:https': ['emulator'],
-  'node:tls': ['emulator'],
+  // config: the TLS files are loaded once with createSecureContext when the configuration is (config/tls-files.ts).
+  'node:tls': ['emulator', 'transport', 'config'],
   '@nats-io/transport-node': ['cluster'],
   '@nats-io/jetstream': ['cluster'],
   '@nats-io/kv': ['cluster'],

@@ -103,6 +103,7 @@ async function serve(configFile: string | null, config: Config, args: readonly s
   // serve --emulate N: emulated stations beside the server, stopped before it.
   const emulate = serveEmulateCount(args);
   if (emulate !== null && 'error' in emulate) logger.error(emulate.error);
+  else if (emulate !== null && started.port === 0) logger.error('serve --emulate needs the plain listener (server.plain); use `ocpp-router emulate --url wss://… --ca …` against the TLS port');
   else if (emulate !== null) {
     fleet = await startLocalFleet({ ...emulate, host: config.server.listen, port: started.port, path: config.ocpp.path, log: (line) => logger.info(line) });
     logger.info({ stations: emulate.count, version: emulate.version }, `emulator: ${emulate.count} stations started`);

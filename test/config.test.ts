@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,7 +66,7 @@ function hasProblem(problems: ConfigProblem[], path: string, source?: string): b
 test('defaults: no file, no env gives the documented defaults', (t) => {
   const cwd = tempDir(t);
   const config = loadConfig({ env: {}, cwd });
-  assert.deepEqual(config.server, { listen: '0.0.0.0', port: 9220, workers: 0, shutdownTimeoutMs: 10000 });
+  assert.deepEqual(config.server, { listen: '0.0.0.0', port: 9220, plain: true, workers: 0, shutdownTimeoutMs: 10000 });
   assert.deepEqual(config.ocpp, {
     path: '/ocpp',
     subprotocols: ['ocpp2.1', 'ocpp2.0.1', 'ocpp1.6'],
@@ -81,7 +82,7 @@ test('defaults: no file, no env gives the documented defaults', (t) => {
     rejectCallsBeforeAccepted: true,
     quirks: { dateTimeWithoutTimezone: false, ignoreAdditionalProperties: false },
   });
-  assert.deepEqual(config.security, { basicAuth: { enable: false, passwords: {}, file: null } });
+  assert.deepEqual(config.security, { defaultProfile: 1, profiles: {}, basicAuth: { enable: false, passwords: {}, file: null } });
   assert.deepEqual(config.admission, { maxStations: 100000, acceptRatePerS: 0, acceptBurst: 100, retryAfterS: 5 });
   assert.deepEqual(config.responder, {
     bootStatus: 'Accepted',
@@ -207,6 +208,15 @@ const ENV_SAMPLES: Record<string, [string, unknown]> = {
   QUIRK_DATETIME_WITHOUT_TIMEZONE: ['on', true],
   QUIRK_IGNORE_ADDITIONAL_PROPERTIES: ['TRUE', true],
   BASIC_AUTH: ['1', true],
+  PLAIN: ['off', false],
+  TLS: ['yes', true],
+  TLS_PORT: ['9443', 9443],
+  TLS_CERT_FILE: ['/etc/ocpp/tls.crt', '/etc/ocpp/tls.crt'],
+  TLS_KEY_FILE: ['/etc/ocpp/tls.key', '/etc/ocpp/tls.key'],
+  TLS_CLIENT_CA_FILE: ['/etc/ocpp/stations-ca.pem', '/etc/ocpp/stations-ca.pem'],
+  SECURITY_PROFILE: ['2', 2],
+  TLS_FRONT: ['on', true],
+  TLS_FRONT_PORT: ['9444', 9444],
   BASIC_AUTH_FILE: ['/etc/ocpp/passwords', '/etc/ocpp/passwords'],
   MAX_STATIONS: ['500', 500],
   ACCEPT_RATE_PER_S: ['250', 250],
@@ -274,6 +284,10 @@ const ENV_SAMPLES: Record<string, [string, unknown]> = {
 
 const ENV_COMPANIONS: Record<string, Record<string, string>> = {
   BASIC_AUTH: { BASIC_AUTH_FILE: 'passwords.txt' },
+  // TLS needs a certificate and key that load (written by the test); plain off needs TLS on.
+  TLS: { TLS_CERT_FILE: 'tls.crt', TLS_KEY_FILE: 'tls.key' },
+  PLAIN: { TLS: '1', TLS_CERT_FILE: 'tls.crt', TLS_KEY_FILE: 'tls.key' },
+  TLS_FRONT: { TLS: '1', TLS_CERT_FILE: 'tls.crt', TLS_KEY_FILE: 'tls.key', TLS_CLIENT_CA_FILE: 'tls.crt' },
   API_AUTH: { API_TOKENS: '0123456789abcdef' },
   WEBHOOK_AUTH: { WEBHOOK_TOKEN: 'tok' },
   WEBHOOK_EVENTS: { WEBHOOK_URL: 'http://127.0.0.1:8080/ocpp' },
@@ -282,6 +296,7 @@ const ENV_COMPANIONS: Record<string, Record<string, string>> = {
 test('env: every table entry sets its path', (t) => {
   const cwd = tempDir(t);
   assert.deepEqual(Object.keys(ENV_SAMPLES).sort(), ENV_TABLE.map((e) => e.name).sort(), 'a sample per table entry');
+  execFileSync('/usr/bin/openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'tls.key', '-out', 'tls.crt', '-days', '2', '-subj', '/CN=localhost'], { cwd, stdio: 'ignore' });
   for (const entry of ENV_TABLE) {
     const [raw, expected] = ENV_SAMPLES[entry.name]!;
     const env: Record<string, string> = { [entry.name]: raw };

@@ -11,6 +11,7 @@ import { readEnv } from './env.js';
 import { defaultConfigFile, displayPath, readConfigFile } from './files.js';
 import { getValidator, isPlainObject, semanticProblems, toProblem } from './problems.js';
 import type { Config } from './types.js';
+import { tlsFileProblems } from './tls-files.js';
 
 export { packageRoot, defaultConfigFile, readConfigFile, type ConfigReadDetails } from './files.js';
 export { describeConfig, type ConfigKeyDoc } from './describe.js';
@@ -191,6 +192,16 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   config.dataDir = resolve(cwd, config.dataDir);
   config.store.sqlite.file = resolve(config.dataDir, config.store.sqlite.file);
   if (config.security.basicAuth.file !== null) config.security.basicAuth.file = resolve(cwd, config.security.basicAuth.file);
+  for (const key of ['certFile', 'keyFile', 'dhParamsFile', 'clientCaFile'] as const) {
+    const file = config.tls[key];
+    if (file !== null) config.tls[key] = resolve(cwd, file);
+  }
+  if (config.tls.clientCertHeader !== null) config.tls.clientCertHeader = config.tls.clientCertHeader.toLowerCase();
+  const tlsProblems = tlsFileProblems(config.tls).map((p) => ({ ...p, source: sources.of(p.path) }));
+  if (tlsProblems.length > 0) {
+    const n = tlsProblems.length;
+    throw new RouterError(ErrorCode.CONFIG_INVALID, `invalid configuration (${n} problem${n === 1 ? '' : 's'}):\n${problemLines(tlsProblems)}`, { details: tlsProblems });
+  }
   return deepFreeze(config);
 }
 

@@ -122,6 +122,24 @@ export function semanticProblems(data: JsonObject): { path: string; message: str
       message: 'needs security.basicAuth.passwords or security.basicAuth.file (no station could log in)',
     });
   }
+  const server = isPlainObject(data['server']) ? data['server'] : {};
+  const tls = isPlainObject(data['tls']) ? data['tls'] : {};
+  if (tls['enable'] === true) {
+    for (const key of ['certFile', 'keyFile']) if (tls[key] === null) out.push({ path: `tls.${key}`, message: 'is required when tls.enable is true' });
+    if (server['plain'] !== false && typeof tls['port'] === 'number' && tls['port'] !== 0 && tls['port'] === server['port']) {
+      out.push({ path: 'tls.port', message: 'must differ from server.port while server.plain is true' });
+    }
+  } else if (server['plain'] === false) {
+    out.push({ path: 'server.plain', message: 'cannot be false while tls.enable is false (nothing would listen)' });
+  }
+  const front = isPlainObject(tls['front']) ? tls['front'] : {};
+  if (front['enable'] === true) {
+    if (tls['enable'] !== true) out.push({ path: 'tls.front.enable', message: 'needs tls.enable (its certificate and key)' });
+    if (tls['clientCaFile'] === null) out.push({ path: 'tls.clientCaFile', message: 'is required when tls.front.enable is true (the CA of station certificates)' });
+  }
+  if (tls['clientCertHeader'] !== null && tls['clientCertHeader'] !== undefined && Array.isArray(tls['trustedProxies']) && tls['trustedProxies'].length === 0) {
+    out.push({ path: 'tls.trustedProxies', message: 'needs at least one address when tls.clientCertHeader is set (the header would never be believed)' });
+  }
   const api = isPlainObject(data['api']) ? data['api'] : {};
   const apiAuth = isPlainObject(api['auth']) ? api['auth'] : {};
   // An authentication mode without credentials locks everyone out (every request 401) instead of failing early.

@@ -41,6 +41,10 @@ export const configSchema: SchemaNode = {
         description: 'Address to listen on (IPv4, IPv6 or host name); `0.0.0.0` listens on every IPv4 interface.',
       },
       port: int(0, 65535, 9220, 'TCP port for WebSocket and HTTP. 0 picks a free port once, in the main thread.'),
+      plain: bool(
+        true,
+        'Serve plain `ws://` and `http://` on `port`. Turn it off once every station uses TLS (`tls`); while both run, stations can move one by one.',
+      ),
       workers: int(0, 64, 0, 'Shard threads; 0 means `os.availableParallelism()`.'),
       shutdownTimeoutMs: int(
         0,
@@ -49,6 +53,69 @@ export const configSchema: SchemaNode = {
         'Deadline for a graceful stop (QUIT/TERM): in-flight work gets this long before stations are closed.',
         'ms',
       ),
+    }),
+    tls: object('TLS listener (`wss://` for stations, `https://` for the API and UI) beside or instead of the plain one (docs/security.md).', {
+      enable: bool(false, 'Serve TLS on `tls.port` (every shard, SO_REUSEPORT as the plain port). Needs `certFile` and `keyFile`.'),
+      port: int(0, 65535, 9221, 'TCP port of the TLS listener. 0 picks a free port once, in the main thread.'),
+      certFile: {
+        type: ['string', 'null'],
+        minLength: 1,
+        default: null,
+        description: 'PEM server certificate, optionally followed by its intermediate chain (leaf first). Read at start and on HUP; relative paths are resolved against the working directory.',
+      },
+      keyFile: {
+        type: ['string', 'null'],
+        minLength: 1,
+        default: null,
+        description: 'PEM private key of `certFile`.',
+      },
+      passphrase: {
+        type: ['string', 'null'],
+        minLength: 1,
+        default: null,
+        description: 'Passphrase of an encrypted `keyFile`.',
+      },
+      ciphers: {
+        type: ['string', 'null'],
+        minLength: 1,
+        default: null,
+        description: 'OpenSSL cipher list for TLS 1.2 (e.g. `ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256`); null keeps OpenSSL\'s defaults. TLS 1.3 suites are not affected. TLS 1.0/1.1 are always refused.',
+      },
+      dhParamsFile: {
+        type: ['string', 'null'],
+        minLength: 1,
+        default: null,
+        description: 'PEM Diffie-Hellman parameters for DHE suites; null: ECDHE only.',
+      },
+      clientCaFile: {
+        type: ['string', 'null'],
+        minLength: 1,
+        default: null,
+        description: 'PEM CA certificate(s) that station client certificates must chain to (security profile 3). Given, the TLS listener asks every client for a certificate and refuses one of another CA at the handshake; a proxy\'s `clientCertHeader` is checked against it too.',
+      },
+      clientCertHeader: {
+        type: ['string', 'null'],
+        minLength: 1,
+        default: null,
+        description: 'Header in which a TLS-terminating proxy passes the verified client certificate (nginx `$ssl_client_escaped_cert`, URL-encoded PEM; or a plain or base64 DER PEM), e.g. `x-ssl-client-cert`. Believed only from `trustedProxies`.',
+      },
+      trustedProxies: {
+        type: 'array',
+        items: { type: 'string', minLength: 1, maxLength: 64 },
+        uniqueItems: true,
+        default: [],
+        description: 'Addresses (exact, as the socket reports them, e.g. `127.0.0.1`, `::1`) whose `clientCertHeader` is believed. Empty: the header is never believed.',
+      },
+      front: object('The built-in mTLS front for security profile 3 (src/transport/mtls-front.ts): Node TLS in the main thread, which verifies client certificates and forwards to the plain listener on loopback.', {
+        enable: bool(false, 'Serve the mTLS front on `tls.front.port`. Needs `tls.enable` files and `tls.clientCaFile`. Changing it needs a restart.'),
+        port: int(0, 65535, 9222, 'TCP port of the mTLS front. 0 picks a free port. Changing it needs a restart.'),
+      }),
+      subjectField: {
+        type: 'string',
+        enum: ['CN', 'serialNumber', 'UID', 'O', 'OU'],
+        default: 'CN',
+        description: 'Field of the client certificate subject that must equal the station identity (security profile 3).',
+      },
     }),
     ocpp: object('OCPP-J endpoint and per-station protocol discipline.', {
       path: {
@@ -110,7 +177,15 @@ export const configSchema: SchemaNode = {
         ),
       }),
     }),
-    security: object('Station authentication.', {
+    security: object('Station authentication and OCPP security profiles (docs/security.md).', {
+      defaultProfile: int(1, 3, 1, 'Security profile of a station not in `profiles`: 1 Basic auth over any listener, 2 Basic auth over TLS only, 3 TLS with a client certificate whose subject names the station.'),
+      profiles: {
+        type: 'object',
+        default: {},
+        propertyNames: { type: 'string', minLength: 1, maxLength: 255 },
+        additionalProperties: { type: 'integer', minimum: 1, maximum: 3 },
+        description: 'identity → security profile (1, 2 or 3), overriding `defaultProfile`. Read at start and on HUP.',
+      },
       basicAuth: object('HTTP Basic auth of stations (OCPP security profile 1).', {
         enable: bool(false, 'Require HTTP Basic auth before the upgrade. Needs `passwords` or `file`.'),
         passwords: {

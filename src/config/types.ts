@@ -10,10 +10,38 @@ export interface Config {
     listen: string;
     /** TCP port for WebSocket and HTTP (env PORT). 0 picks a free port once, in the main thread. */
     port: number;
+    /** Serve plain ws:// and http:// on `port` (false: TLS only). */
+    plain: boolean;
     /** Shard threads; 0 means os.availableParallelism() (env WORKERS). */
     workers: number;
     /** Deadline for a graceful stop (QUIT/TERM): in-flight work gets this long before stations are closed. */
     shutdownTimeoutMs: number;
+  };
+  tls: {
+    /** Serve TLS on `port` in every shard. */
+    enable: boolean;
+    /** TCP port of the TLS listener; 0 picks a free one once. */
+    port: number;
+    /** PEM server certificate, optionally followed by its chain. */
+    certFile: string | null;
+    /** PEM private key of certFile. */
+    keyFile: string | null;
+    /** Passphrase of an encrypted keyFile. */
+    passphrase: string | null;
+    /** OpenSSL cipher list for TLS 1.2; null: OpenSSL defaults. */
+    ciphers: string | null;
+    /** PEM DH parameters for DHE suites. */
+    dhParamsFile: string | null;
+    /** CA(s) station client certificates must chain to (profile 3). */
+    clientCaFile: string | null;
+    /** Header in which a trusted TLS-terminating proxy passes the client certificate. */
+    clientCertHeader: string | null;
+    /** Addresses whose clientCertHeader is believed. */
+    trustedProxies: string[];
+    /** The built-in mTLS front (profile 3). */
+    front: { enable: boolean; port: number };
+    /** Subject field that must equal the identity. */
+    subjectField: 'CN' | 'serialNumber' | 'UID' | 'O' | 'OU';
   };
   ocpp: {
     /** URL path prefix of the WebSocket endpoint: `<path>/[account/]identity`. */
@@ -49,6 +77,10 @@ export interface Config {
     };
   };
   security: {
+    /** Profile of a station not in `profiles` (1, 2 or 3). */
+    defaultProfile: number;
+    /** identity → security profile. */
+    profiles: Record<string, number>;
     basicAuth: {
       /** Require HTTP Basic auth (security profile 1) before the upgrade. */
       enable: boolean;

@@ -16,9 +16,20 @@ export const PHASE_MESSAGES: Record<Exclude<RouterPhase, 'running'>, string> = {
 export const LISTENER_SETTINGS: ReadonlyArray<[name: string, get: (c: Config) => unknown]> = [
   ['server.listen', (c) => c.server.listen],
   ['server.port', (c) => c.server.port],
+  ['server.plain', (c) => c.server.plain],
+  ['tls.enable', (c) => c.tls.enable],
+  ['tls.port', (c) => c.tls.port],
   ['server.workers', (c) => c.server.workers],
   ['ocpp.path', (c) => c.ocpp.path],
   ['ocpp.maxFrameBytes', (c) => c.ocpp.maxFrameBytes],
   ['ocpp.pingIntervalS', (c) => c.ocpp.pingIntervalS],
 ];
 
+
+/** `0.0.0.0:9220 (ws, http) and 0.0.0.0:9221 (wss, https)` for the start log line. */
+export function listeningOn(config: Config, port: number, tlsPort: number): string {
+  const parts: string[] = [];
+  if (config.server.plain) parts.push(`${config.server.listen}:${port} (ws, http)`);
+  if (config.tls.enable) parts.push(`${config.server.listen}:${tlsPort} (wss, https)`);
+  return parts.join(' and ');
+}

@@ -35,9 +35,11 @@ import { onShardNotification } from './shard-notifications.js';
 import { ClusterMember, type MemberHost } from './cluster-member.js';
 import { clusterMetrics } from '../metrics/cluster-metrics.js';
 import type { WebhookControl, WebhookEventName } from './webhook/delivery.js';
-import { LISTENER_SETTINGS, PHASE_MESSAGES, type RouterPhase } from './phase.js';
+import { FrontHost } from './front-host.js';
+import { listeningOn, LISTENER_SETTINGS, PHASE_MESSAGES, type RouterPhase } from './phase.js';
 
 export type { RouterPhase } from './phase.js';
+
 
 const TX_BLOCK_SIZE = 256;
 
@@ -69,6 +71,8 @@ export class RouterServer {
   #stopped: Promise<void> | null = null;
   /** The shard-set swap in progress (reload with new listeners), chained. */
   #relistening: Promise<void> = Promise.resolve();
+  /** The built-in mTLS front (tls.front; docs/security.md). */
+  readonly #front = new FrontHost();
   #phase: RouterPhase = 'starting';
   /** Serves HTTP requests the shards forward (API, metrics); set by the API layer. */
   #httpHandler: WebHandler = (request) => errorResponse(404, `no route for ${request.method} ${request.path}`);
@@ -114,6 +118,11 @@ export class RouterServer {
     return this.#shards.port;
   }
 
+  /** Ports of the listeners (docs/security.md), 0 for one that is off: plain (= `port`), TLS, mTLS front. */
+  get ports(): { plain: number; tls: number; front: number } {
+    return { plain: this.#shards.port, tls: this.#config.tls.enable ? this.#shards.tlsPort : 0, front: this.#front.port };
+  }
+
   get config(): Config {
     return this.#config;
   }
@@ -145,17 +154,20 @@ export class RouterServer {
     // Before the shards: in a cluster every transaction id block comes from the cluster's counter.
     if (config.cluster.enable) this.#presence.cluster = this.#cluster = new ClusterMember(config, this.#txStore.highWater, this.#memberHost(), this.#logger);
     await this.#startShards(config);
+    await this.#front.start(config, () => ({ config: this.#config, port: this.port }), this.#logger);
     await this.#idTagList?.load();
     if (this.#phase === 'starting') this.#phase = 'running';
-    this.#logger.info({ listen: config.server.listen, port: this.port, shards: this.#shards.shards, path: config.ocpp.path, subprotocols: config.ocpp.subprotocols }, `ocpp-router listening on ${config.server.listen}:${this.port}`);
+    this.#logger.info({ listen: config.server.listen, port: this.port, tlsPort: this.ports.tls, shards: this.#shards.shards, path: config.ocpp.path, subprotocols: config.ocpp.subprotocols }, `ocpp-router listening on ${listeningOn(config, this.port, this.ports.tls)}`);
   }
 
   /** Starts a set of shards with `config` (at start, and when a reload changes what they listen with). */
-  async #startShards(config: Config, port = config.server.port): Promise<void> {
+  async #startShards(config: Config, port = config.server.port, tlsPort = config.tls.port): Promise<void> {
     const shards = new ShardSet({
       shards: config.server.workers > 0 ? config.server.workers : availableParallelism(),
       config,
       port,
+      tlsPort,
+      frontSecret: this.#front.secretFor(this.#config),
       counters: this.#counters,
       logger: this.#logger,
       testHooks: this.testHooks,
@@ -304,7 +316,8 @@ export class RouterServer {
   reload(config: Config): { needRestart: string[]; relisten: string[]; done: Promise<void> } {
     const old = this.#config;
     const relisten = LISTENER_SETTINGS.filter(([, get]) => get(config) !== get(old)).map(([name]) => name);
-    const needRestart = [...(config.dataDir !== old.dataDir ? ['dataDir'] : []), ...(JSON.stringify(config.cluster) !== JSON.stringify(old.cluster) ? ['cluster'] : [])];
+    const needRestart = [...(config.dataDir !== old.dataDir ? ['dataDir'] : []), ...(JSON.stringify(config.cluster) !== JSON.stringify(old.cluster) ? ['cluster'] : []), ...(JSON.stringify(config.tls.front) !== JSON.stringify(old.tls.front) ? ['tls.front'] : [])];
+    this.#front.reload(config);
     this.#config = config;
     this.#logger.level = config.log.level;
     this.#webhook.reload(config);
@@ -330,6 +343,7 @@ export class RouterServer {
     const old = this.#shards;
     // Port 0 means "any": the new shards keep the port the old ones had, unless the configured port changed.
     const port = config.server.port === 0 && previous.server.port === 0 ? old.port : config.server.port;
+    const tlsPort = config.tls.port === 0 && previous.tls.port === 0 ? old.tlsPort : config.tls.port;
     this.#logger.warn({ changed }, 'configuration changes the listeners: restarting the shards');
     if (this.#phase === 'running') this.#phase = 'swapping';
     try {
@@ -339,14 +353,14 @@ export class RouterServer {
       // The newest configuration: a reload without listener changes that came in meanwhile is part of it.
       const current = this.#config;
       try {
-        await this.#startShards(current, port);
-        this.#logger.info({ listen: current.server.listen, port: this.port, shards: this.#shards.shards, path: current.ocpp.path }, `ocpp-router listening on ${current.server.listen}:${this.port}`);
+        await this.#startShards(current, port, tlsPort);
+        this.#logger.info({ listen: current.server.listen, port: this.port, tlsPort: this.ports.tls, shards: this.#shards.shards, path: current.ocpp.path }, `ocpp-router listening on ${listeningOn(current, this.port, this.ports.tls)}`);
       } catch (error) {
         this.#logger.error({ err: error }, 'the new listeners cannot start; going back to the previous ones');
         // The shards run the new settings they can take on the fly; only the listener settings go back.
-        const back = { ...current, server: { ...current.server, listen: previous.server.listen, port: previous.server.port, workers: previous.server.workers }, ocpp: { ...current.ocpp, path: previous.ocpp.path, maxFrameBytes: previous.ocpp.maxFrameBytes, pingIntervalS: previous.ocpp.pingIntervalS } };
+        const back = { ...current, tls: previous.tls, server: { ...current.server, listen: previous.server.listen, port: previous.server.port, plain: previous.server.plain, workers: previous.server.workers }, ocpp: { ...current.ocpp, path: previous.ocpp.path, maxFrameBytes: previous.ocpp.maxFrameBytes, pingIntervalS: previous.ocpp.pingIntervalS } };
         this.#config = back;
-        await this.#startShards(back, previous.server.port === 0 ? old.port : previous.server.port);
+        await this.#startShards(back, previous.server.port === 0 ? old.port : previous.server.port, previous.tls.port === 0 ? old.tlsPort : previous.tls.port);
       }
     } finally {
       if (this.#phase === 'swapping') this.#phase = 'running';
@@ -361,7 +375,9 @@ export class RouterServer {
       this.#logger.info({ mode, deadlineMs }, 'stopping');
       // A shard-set swap in progress finishes first (it starts no new set once it sees the stop).
       await this.#relistening.catch(() => undefined);
+      this.#front.stopAccepting();
       await this.#shards.stop(mode, deadlineMs);
+      await this.#front.close();
       for (const record of this.registry.all()) {
         if (!record.connected) continue;
         const closed = { identity: record.identity, connId: record.connId!, code: 1001, reason: 'server stopped', at: Date.now() };

@@ -27,6 +27,10 @@ export interface ShardSetOptions {
   shards: number;
   config: Config;
   port: number;
+  /** The TLS listener's port (0: pick one; ignored when tls is off). */
+  tlsPort: number;
+  /** The built-in mTLS front's per-process secret (null: no front). */
+  frontSecret: string | null;
   counters: SharedArrayBuffer;
   logger: Logger;
   testHooks: boolean;
@@ -42,7 +46,7 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
 
   constructor(options: ShardSetOptions) {
     super();
-    const supervisor = new ShardSupervisor({ shards: options.shards, config: options.config, port: options.port, counters: options.counters, logger: options.logger, testHooks: options.testHooks, ...(options.connectStore === undefined ? {} : { connectStore: options.connectStore }) });
+    const supervisor = new ShardSupervisor({ shards: options.shards, config: options.config, port: options.port, tlsPort: options.tlsPort, frontSecret: options.frontSecret, counters: options.counters, logger: options.logger, testHooks: options.testHooks, ...(options.connectStore === undefined ? {} : { connectStore: options.connectStore }) });
     this.supervisor = supervisor;
     this.#ports = Array.from(
       { length: options.shards },
@@ -70,6 +74,10 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
 
   get port(): number {
     return this.supervisor.port;
+  }
+
+  get tlsPort(): number {
+    return this.supervisor.tlsPort;
   }
 
   async start(): Promise<void> {

@@ -54,6 +54,8 @@ export class ShardSupervisor extends EventEmitter<SupervisorEvents> {
   #slots: ShardSlot[];
   #config: Config;
   #port: number;
+  #tlsPort: number;
+  #frontSecret: string | null;
   #counters: SharedArrayBuffer;
   #logger: Logger;
   #testHooks: boolean;
@@ -61,12 +63,14 @@ export class ShardSupervisor extends EventEmitter<SupervisorEvents> {
 
   #connectStore: (() => MessagePort | null) | undefined;
 
-  constructor(options: { shards: number; config: Config; port: number; counters: SharedArrayBuffer; logger: Logger; testHooks: boolean; connectStore?: () => MessagePort | null }) {
+  constructor(options: { shards: number; config: Config; port: number; tlsPort: number; frontSecret: string | null; counters: SharedArrayBuffer; logger: Logger; testHooks: boolean; connectStore?: () => MessagePort | null }) {
     super();
     this.#connectStore = options.connectStore;
     this.shards = options.shards;
     this.#config = options.config;
     this.#port = options.port;
+    this.#tlsPort = options.tlsPort;
+    this.#frontSecret = options.frontSecret;
     this.#counters = options.counters;
     this.#logger = options.logger;
     this.#testHooks = options.testHooks;
@@ -86,6 +90,11 @@ export class ShardSupervisor extends EventEmitter<SupervisorEvents> {
     return this.#port;
   }
 
+  /** The port of the TLS listener (tls.enable; the configured one, or the one shard 0 got for port 0); 0 when off. */
+  get tlsPort(): number {
+    return this.#tlsPort;
+  }
+
   /**
    * Starts every shard; resolves when all listen, rejects if one cannot. Shard 0 binds first (for port 0 it
    * finds a free one, see randomPorts) and the others join its port with SO_REUSEPORT, so no other socket can
@@ -98,7 +107,7 @@ export class ShardSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   #spawn(slot: ShardSlot): Promise<void> {
-    const init: ShardInit = { shardId: slot.id, shards: this.shards, ports: this.#port === 0 ? randomPorts() : [this.#port], config: this.#config, counters: this.#counters, testHooks: this.#testHooks };
+    const init: ShardInit = { shardId: slot.id, shards: this.shards, ports: this.#port === 0 ? randomPorts() : [this.#port], tlsPorts: this.#tlsPort === 0 ? randomPorts() : [this.#tlsPort], frontSecret: this.#frontSecret, config: this.#config, counters: this.#counters, testHooks: this.#testHooks };
     // A new port to the store thread for every start of the shard (the old one died with it).
     const storePort = this.#connectStore?.() ?? null;
     if (storePort !== null) init.storePort = storePort;
@@ -113,6 +122,7 @@ export class ShardSupervisor extends EventEmitter<SupervisorEvents> {
           settled = true;
           if (message.ok) {
             this.#port = message.port;
+            this.#tlsPort = message.tlsPort;
             slot.listening = true;
             this.emit('ready', slot.id);
             resolve();

@@ -2,6 +2,7 @@
  * `ocpp-router emulate [options]` and `ocpp-router serve --emulate N`: option parsing and the runner. main.ts
  * owns the process (signals, exit); this file only builds and starts fleets.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadStationsDir, loopbackAddresses, parseVersion, templateStations, transportOf } from './config.js';
 import { startFleet, type FleetHandle, type StartFleetOptions } from './index.js';
@@ -38,7 +39,11 @@ Stations from conf/cp/<name>/configuration.json (ocpp-cs format), or a generated
   --threads N             worker threads (default: one per 5000 stations, at most the CPU count)
   --rate N                new connections per second (default 1000 per thread)
   --local-addresses N     spread over source addresses 127.0.0.1..127.0.0.N
-  --password PW           HTTP Basic password of every station (security profile 1)
+  --password PW           HTTP Basic password of every station (security profiles 1 and 2)
+  --ca FILE               wss://: PEM CA certificate(s) to trust instead of the system's
+  --cert FILE             wss://: PEM client certificate (security profile 3); {identity} in FILE is replaced
+                          by each station's identity (one certificate per station)
+  --key FILE              its private key ({identity} replaced the same way)
   --cp-host H             OCPP-S: listen address of the stations' ChargePointService (default 127.0.0.1)
   --cp-port P             OCPP-S: its port (default 0: ephemeral; thread i listens on P + i)
   --cp-path P             OCPP-S: its path before the identity (default /Ocpp/ChargePointService)
@@ -54,7 +59,7 @@ export interface EmulateCli {
   help: boolean;
 }
 
-const VALUE_OPTIONS = new Set(['--conf', '--only', '--stations', '--prefix', '--start', '--url', '--version', '--connectors', '--power-w', '--scenario', '--mean-arrival-s', '--mean-duration-s', '--schedule', '--every-s', '--threads', '--rate', '--local-addresses', '--password', '--duration-s', '--summary-s', '--cp-host', '--cp-port', '--cp-path', '--cp-public-host']);
+const VALUE_OPTIONS = new Set(['--conf', '--only', '--stations', '--prefix', '--start', '--url', '--version', '--connectors', '--power-w', '--scenario', '--mean-arrival-s', '--mean-duration-s', '--schedule', '--every-s', '--threads', '--rate', '--local-addresses', '--password', '--ca', '--cert', '--key', '--duration-s', '--summary-s', '--cp-host', '--cp-port', '--cp-path', '--cp-public-host']);
 
 /** Parses `emulate` arguments; throws an Error listing every problem. `root` is the package root. */
 export function parseEmulateArgs(args: readonly string[], root: string): EmulateCli {
@@ -146,6 +151,7 @@ export function parseEmulateArgs(args: readonly string[], root: string): Emulate
   }
   const password = v.get('--password');
   if (password !== undefined) for (const s of stations) s.password = password;
+  tlsFiles(stations, v.get('--ca'), v.get('--cert'), v.get('--key'), errors);
   const cp: ChargePointServiceOptions = {};
   if (v.has('--cp-host')) cp.host = v.get('--cp-host')!;
   if (v.has('--cp-port')) {
@@ -165,6 +171,36 @@ export function parseEmulateArgs(args: readonly string[], root: string): Emulate
   if (v.has('--threads')) fleet.threads = num('--threads', 0, 0);
   if (v.has('--rate')) fleet.connectRatePerS = num('--rate', 1000, 0);
   return { fleet, durationS: num('--duration-s', 0, 0), help };
+}
+
+/** --ca, --cert, --key: the PEM texts each station's wss:// connection uses (read once per distinct file). */
+function tlsFiles(stations: StationSpec[], ca: string | undefined, cert: string | undefined, key: string | undefined, errors: string[]): void {
+  if (ca === undefined && cert === undefined && key === undefined) return;
+  if ((cert === undefined) !== (key === undefined)) {
+    errors.push('--cert and --key go together');
+    return;
+  }
+  const texts = new Map<string, string | null>();
+  const read = (file: string, option: string): string | undefined => {
+    if (!texts.has(file)) {
+      try {
+        texts.set(file, readFileSync(file, 'utf8'));
+      } catch (error) {
+        texts.set(file, null);
+        errors.push(`${option} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      }
+    }
+    return texts.get(file) ?? undefined;
+  };
+  for (const s of stations) {
+    const tls: NonNullable<StationSpec['tls']> = {};
+    if (ca !== undefined) tls.ca = read(ca, '--ca');
+    if (cert !== undefined && key !== undefined) {
+      tls.cert = read(cert.replaceAll('{identity}', s.identity), '--cert');
+      tls.key = read(key.replaceAll('{identity}', s.identity), '--key');
+    }
+    s.tls = tls;
+  }
 }
 
 /** `serve --emulate N [--emulate-version V]`: N generated stations against the server that just started. */

@@ -71,6 +71,8 @@ export interface StationSpec {
   files?: Record<string, Record<string, unknown>>;
   /** Source address of the TCP connection (fleets over 127.0.0.x). */
   localAddress?: string;
+  /** wss://: PEM texts of the CA to trust and of the station's client certificate and key (security profile 3). */
+  tls?: { ca?: string; cert?: string; key?: string };
   /** HTTP Basic password (security profile 1), if the central system wants one. */
   password?: string;
 }

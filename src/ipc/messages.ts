@@ -16,6 +16,10 @@ export interface ShardInit {
   shards: number;
   /** Ports to try in order: the configured one, or for port 0 random candidates (shard 0 only). */
   ports: number[];
+  /** The same for the TLS listener (tls.enable); ignored when TLS is off. */
+  tlsPorts: number[];
+  /** The built-in mTLS front's per-process secret (null: no front). */
+  frontSecret: string | null;
   config: Config;
   /** Counters every shard shares (see shard/admission.ts). */
   counters: SharedArrayBuffer;
@@ -68,7 +72,8 @@ export type IdTagEntry = [idTag: string, status: string, expiry: number | null];
 
 export type ShardToMain =
   | PortEnvelope
-  | { t: 'listening'; ok: true; port: number }
+  /** `port`: the plain listener's (0 when server.plain is off); `tlsPort`: the TLS listener's (0 when tls is off). */
+  | { t: 'listening'; ok: true; port: number; tlsPort: number }
   | { t: 'listening'; ok: false; error: string }
   | { t: 'connected'; identity: string; account: string | null; version: OcppVersion; remoteAddress: string; connId: number; at: number }
   | { t: 'disconnected'; identity: string; connId: number; code: number; reason: string; at: number }

@@ -20,7 +20,7 @@ export const METRICS = [
   { name: 'ocpp_station_connects_total', type: 'counter', labels: [], source: 'shard', help: 'Station connections accepted (WebSocket opened with an OCPP subprotocol).' },
   { name: 'ocpp_station_disconnects_total', type: 'counter', labels: ['reason'], source: 'shard', help: 'Station connections closed, by reason (close code class).' },
   { name: 'ocpp_station_replaced_total', type: 'counter', labels: [], source: 'shard', help: 'Connections closed because the same identity connected again (newest wins).' },
-  { name: 'ocpp_upgrades_refused_total', type: 'counter', labels: ['reason'], source: 'shard', help: 'WebSocket upgrades refused: auth, limit, rate, address (limits.maxStationsPerAddress), timeout (limits.upgradeTimeoutMs), badIdentity, badPath, subprotocol, shutdown.' },
+  { name: 'ocpp_upgrades_refused_total', type: 'counter', labels: ['reason'], source: 'shard', help: 'WebSocket upgrades refused: auth, limit, rate, address (limits.maxStationsPerAddress), timeout (limits.upgradeTimeoutMs), badIdentity, badPath, subprotocol, shutdown, profile, certificate.' },
   { name: 'ocpp_shard_connections', type: 'gauge', labels: ['shard'], source: 'shard', help: 'Station connections held by each shard.' },
   // Messages
   { name: 'ocpp_messages_total', type: 'counter', labels: ['direction', 'message_type', 'action'], source: 'shard', help: 'OCPP-J frames received (in) and sent (out), by message type and action.' },

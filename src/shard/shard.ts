@@ -26,7 +26,8 @@ import type { OcppVersion } from '../protocol/versions.js';
 import { ShardMetrics } from '../metrics/shard-metrics.js';
 import type { MetricJson } from '../metrics/metric-json.js';
 import { errorResponse, type HttpService, type WebHandler, type WebRequest, type WebResponse } from '../http/types.js';
-import { UwsServer } from '../transport/uws-server.js';
+import { UwsServer, type TlsListenerOptions } from '../transport/uws-server.js';
+import { tlsListenerOptions } from '../config/tls-files.js';
 import type { LogClient, LogEndpointHandler } from '../transport/log-endpoint.js';
 import { shardRoutes, uiRoutes } from '../web/static-routes.js';
 import { createHttpGateway } from './http-gateway.js';
@@ -53,6 +54,8 @@ export interface ShardDeps {
   reconfigureBackend(config: Config): void;
   /** Decides whether a live-log client may connect (the API's access rules); null accepts. */
   authorizeLog?: LogEndpointHandler['authorize'];
+  /** The built-in mTLS front's per-process secret (absent: no front). */
+  frontSecret?: string | null;
   /** Keeps what stations send before it is acknowledged (the store); absent when the store is off. */
   keeper?: CallKeeper;
   /** Where the JetStream events go (cluster.events; src/cluster/events.ts), set once the shard's NATS started. */
@@ -65,6 +68,8 @@ export interface ShardDeps {
 const HTTP_BODY_MAX = 1024 * 1024;
 /** How long a stop waits for stations to answer our close frame before cutting the sockets. */
 const CLOSE_HANDSHAKE_MS = 1000;
+/** How often a shard looks for TLS Apps of earlier certificates whose last station left (HUP reload). */
+const TLS_PRUNE_INTERVAL_MS = 30_000;
 export const LOG_PATH = '/ws/log';
 /** Every action of every version: metrics label an action only if it is one of these (else `unknown`). */
 const KNOWN_ACTIONS: ReadonlySet<string> = new Set(OCPP_VERSIONS.flatMap((v) => actionsFor(v)));
@@ -88,7 +93,14 @@ export class Shard {
   readonly metrics: ShardMetrics;
   #deps: ShardDeps;
   #config: Config;
-  #server: UwsServer<StationData>;
+  /** The plain listener (server.plain), null when it is off. */
+  #plain: UwsServer<StationData> | null;
+  /** The TLS listener (tls.enable): the current one first; older ones (before a certificate reload) keep their stations. */
+  #tls: Array<UwsServer<StationData>> = [];
+  /** While Apps of earlier certificates remain: looks for empty ones to close. */
+  #pruneTimer: NodeJS.Timeout | null = null;
+  #tlsPort = 0;
+  #http: HttpService | null = null;
   #ctx: SessionContext;
   #reports: ShardReports;
   #stations: StationEndpoint;
@@ -123,6 +135,8 @@ export class Shard {
       shardCounters: this.counters,
       stopping: () => this.#stopping,
       logError: (m) => deps.logger.error(m),
+      frontSecret: deps.frontSecret ?? null,
+      securityEvent: (event, message) => deps.logger.warn({ securityEvent: 'StationRefused', ...event }, message),
     });
     // OCPP-S: SOAP stations get RpcSessions of their own on the same context (validators, backend, hooks).
     this.#soap = new SoapEndpoint({
@@ -133,17 +147,28 @@ export class Shard {
       maxIdentityLength: () => this.#config.ocpp.maxIdentityLength,
       stopping: () => this.#stopping,
     });
-    const o = deps.config.ocpp;
-    this.#server = new UwsServer<StationData>(
-      { path: o.path, maxFrameBytes: o.maxFrameBytes, pingIntervalS: o.pingIntervalS, maxHttpBodyBytes: HTTP_BODY_MAX, logPath: LOG_PATH },
+    // With plain off, the mTLS front still needs it: then it listens on loopback only (listen()).
+    this.#plain = deps.config.server.plain || deps.config.tls.front.enable ? this.#newServer(deps.config) : null;
+    if (deps.config.tls.enable) this.#tls.push(this.#newServer(deps.config, tlsListenerOptions(deps.config)));
+  }
+
+  #newServer(config: Config, tls?: TlsListenerOptions): UwsServer<StationData> {
+    const o = config.ocpp;
+    return new UwsServer<StationData>(
+      { path: o.path, maxFrameBytes: o.maxFrameBytes, pingIntervalS: o.pingIntervalS, maxHttpBodyBytes: HTTP_BODY_MAX, logPath: LOG_PATH, clientCertHeader: config.tls.clientCertHeader },
       this.#stations,
-      this.#httpService(),
+      (this.#http ??= this.#httpService()),
       {
-        authorize: (headers, query, remoteAddress) => deps.authorizeLog?.(headers, query, remoteAddress) ?? null,
+        authorize: (headers, query, remoteAddress) => this.#deps.authorizeLog?.(headers, query, remoteAddress) ?? null,
         open: (client) => this.#logClientsChanged(client, true),
         close: (client) => this.#logClientsChanged(client, false),
       },
+      tls,
     );
+  }
+
+  get #servers(): Array<UwsServer<StationData>> {
+    return this.#plain === null ? this.#tls : [this.#plain, ...this.#tls];
   }
 
   #httpService(): HttpService {
@@ -189,9 +214,22 @@ export class Shard {
     }
   }
 
-  /** Resolves with the port bound, or null when listening failed. */
+  /** The plain listener on `port`: resolves with the port bound, or null when listening failed (or plain is off: 0). */
   listen(port: number): Promise<number | null> {
-    return this.#server.listen(this.#config.server.listen, port);
+    if (this.#plain === null) return Promise.resolve(0);
+    return this.#plain.listen(this.#config.server.plain ? this.#config.server.listen : '127.0.0.1', port);
+  }
+
+  /** The TLS listener on `port`: resolves with the port bound, or null when listening failed (or TLS is off: 0). */
+  async listenTls(port: number): Promise<number | null> {
+    const server = this.#tls[0];
+    if (server === undefined) return 0;
+    const bound = await server.listen(this.#config.server.listen, port);
+    if (bound !== null) {
+      this.#tlsPort = bound;
+      this.#stations.tlsPort = bound;
+    }
+    return bound;
   }
 
   get connectionCount(): number {
@@ -255,11 +293,60 @@ export class Shard {
 
   #reconfigure(config: Config): void {
     this.#config = config;
+    void this.#reloadTls(config);
     this.#ctx.options = sessionOptions(config);
     this.#stations.configure(config);
     this.#deps.reconfigureBackend(config);
     this.#deps.logger.level = config.log.level;
     this.metrics.enabled = config.metrics.enable;
+  }
+
+  /**
+   * HUP with TLS on: the certificate files are read again by a new SSLApp that joins the TLS port (SO_REUSEPORT)
+   * before the previous one stops listening, so no connection attempt is refused in between. The previous App keeps
+   * its stations (they stay connected on the old certificate) and is closed once the last of them is gone. A new
+   * App that cannot listen (unreadable or mismatched files) is dropped and the running one kept (logged).
+   */
+  async #reloadTls(config: Config): Promise<void> {
+    if (!config.tls.enable || this.#tls.length === 0 || this.#stopping) return;
+    let next: UwsServer<StationData>;
+    try {
+      next = this.#newServer(config, tlsListenerOptions(config));
+    } catch (error) {
+      this.#deps.logger.error({ err: error }, 'HUP: the TLS certificate cannot be loaded; keeping the running one');
+      return;
+    }
+    const bound = await next.listen(config.server.listen, this.#tlsPort);
+    if (bound === null || this.#stopping) {
+      next.shutdown();
+      if (bound === null) this.#deps.logger.error({ port: this.#tlsPort }, 'HUP: the new TLS listener cannot start (tls.certFile/keyFile/passphrase/clientCaFile unreadable or not matching); keeping the running one');
+      return;
+    }
+    for (const old of this.#tls) old.stopListening();
+    this.#tls.unshift(next);
+    this.#pruneTls();
+    if (this.#tls.length > 1 && this.#pruneTimer === null) {
+      this.#pruneTimer = setInterval(() => {
+        this.#pruneTls();
+        if (this.#tls.length <= 1) this.#stopPruning();
+      }, TLS_PRUNE_INTERVAL_MS);
+      this.#pruneTimer.unref();
+    }
+    this.#deps.logger.info({ port: bound, previousListeners: this.#tls.length - 1 }, 'HUP: TLS certificate reloaded');
+  }
+
+  #stopPruning(): void {
+    if (this.#pruneTimer !== null) clearInterval(this.#pruneTimer);
+    this.#pruneTimer = null;
+  }
+
+  /** Closes the TLS Apps of earlier certificates that have no connection left. */
+  #pruneTls(): void {
+    this.#tls = this.#tls.filter((server, i) => {
+      if (i === 0 || server.connectionCount > 0) return true;
+      server.shutdown();
+      return false;
+    });
   }
 
   /**
@@ -269,7 +356,8 @@ export class Shard {
   async stop(mode: 'graceful' | 'fast', deadlineMs: number): Promise<void> {
     this.#stopping = true;
     this.#stations.stop();
-    this.#server.stopListening();
+    this.#stopPruning();
+    for (const server of this.#servers) server.stopListening();
     if (mode === 'graceful') {
       const deadline = Date.now() + deadlineMs;
       while (Date.now() < deadline && (this.#stations.busy || this.#soap.busy)) {
@@ -279,18 +367,22 @@ export class Shard {
     }
     this.#reports.close();
     this.#soap.close(); // OCPP-S: waiting requests get a fault, last-seen times are posted
-    this.#server.closeAll(CloseCode.GOING_AWAY, mode === 'graceful' ? 'server is shutting down' : 'server stopped');
+    const servers = this.#servers;
+    for (const server of servers) server.closeAll(CloseCode.GOING_AWAY, mode === 'graceful' ? 'server is shutting down' : 'server stopped');
     // Give close handshakes a moment, then cut whatever is left (late peers, keep-alive HTTP).
     const closeDeadline = Date.now() + CLOSE_HANDSHAKE_MS;
-    while (this.#server.connectionCount > 0 && Date.now() < closeDeadline) await new Promise((r) => setTimeout(r, 10));
-    this.#server.shutdown();
+    while (servers.some((s) => s.connectionCount > 0) && Date.now() < closeDeadline) await new Promise((r) => setTimeout(r, 10));
+    for (const server of servers) server.shutdown();
   }
 
   /** Last resort before the thread dies (uncaught error): uWS sockets must be closed or the process aborts. */
   emergencyClose(): void {
     this.#stopping = true;
     this.#stations.stop();
-    this.#server.closeAll(CloseCode.INTERNAL_ERROR, 'shard failure', true);
-    this.#server.shutdown();
+    this.#stopPruning();
+    for (const server of this.#servers) {
+      server.closeAll(CloseCode.INTERNAL_ERROR, 'shard failure', true);
+      server.shutdown();
+    }
   }
 }

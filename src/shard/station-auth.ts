@@ -41,8 +41,12 @@ export class StationAuth {
     return this.#enabled;
   }
 
-  check(identity: string, authorization: string): AuthOutcome | Promise<AuthOutcome> {
-    if (!this.#enabled) return { ok: true };
+  /**
+   * `mode`: `asConfigured` checks only with basicAuth.enable (profile 1); `required` always (profile 2: TLS and Basic
+   * auth, OCPP 1.6 Security Whitepaper §2.2); `none` never (profile 3 authenticates with the client certificate).
+   */
+  check(identity: string, authorization: string, mode: 'asConfigured' | 'required' | 'none' = 'asConfigured'): AuthOutcome | Promise<AuthOutcome> {
+    if (mode === 'none' || (mode === 'asConfigured' && !this.#enabled)) return { ok: true };
     const credentials = parseBasicAuth(authorization);
     if (credentials === null) return { ok: false, message: 'HTTP Basic authorization is required' };
     if (credentials.user !== identity) return { ok: false, message: 'the Basic auth user must be the station identity' };

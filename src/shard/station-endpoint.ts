@@ -14,6 +14,7 @@ import type { StationEndpointHandler, StationSocket, TransportViolation, Upgrade
 import { ConnectionSequence } from '../ipc/shared-counters.js';
 import { Admission, isAdmissionRefusal, type AdmissionOptions, type AdmissionTicket } from './admission.js';
 import { StationAuth, type AuthOutcome } from './station-auth.js';
+import { StationSecurity, type SecurityDecision } from './station-security.js';
 import type { ShardCounters } from './counters.js';
 import type { ShardReports } from './reports.js';
 
@@ -50,12 +51,17 @@ export interface StationEndpointDeps {
   shardCounters: ShardCounters;
   stopping(): boolean;
   logError(message: string): void;
+  /** The built-in mTLS front's per-process secret (null: no front). */
+  frontSecret: string | null;
+  /** A security event (a station refused for its security profile or certificate), logged by the shard. */
+  securityEvent(event: { identity: string; profile: number; arrival: string; reason: string; remoteAddress: string }, message: string): void;
 }
 
 export class StationEndpoint implements StationEndpointHandler<StationData> {
   #deps: StationEndpointDeps;
   #admission: Admission;
   #auth: StationAuth;
+  #security: StationSecurity;
   /** Connection ids: one sequence over every shard, taken when an upgrade is accepted (newest = highest). */
   #sequence: ConnectionSequence;
   /** Current session per identity on this shard. */
@@ -68,6 +74,7 @@ export class StationEndpoint implements StationEndpointHandler<StationData> {
     const config = deps.config();
     this.#admission = new Admission(deps.counters, admissionOptions(config, deps.shards));
     this.#auth = new StationAuth(config.security.basicAuth, deps.logError);
+    this.#security = new StationSecurity(config, deps.frontSecret, deps.logError);
     this.#sequence = new ConnectionSequence(deps.counters);
     this.#armBootSweep(config.limits.bootTimeoutS);
   }
@@ -75,6 +82,7 @@ export class StationEndpoint implements StationEndpointHandler<StationData> {
   configure(config: Config): void {
     this.#admission.configure(admissionOptions(config, this.#deps.shards));
     this.#auth.configure(config.security.basicAuth, this.#deps.logError);
+    this.#security.configure(config, this.#deps.logError);
     this.#armBootSweep(config.limits.bootTimeoutS);
   }
 
@@ -112,6 +120,11 @@ export class StationEndpoint implements StationEndpointHandler<StationData> {
     }
   }
 
+  /** The TLS port, named in the refusal of a profile 2/3 station on the plain listener. */
+  set tlsPort(port: number) {
+    this.#security.tlsPort = port;
+  }
+
   // --- upgrade ---
 
   upgrade(info: UpgradeInfo): UpgradeDecision<StationData> | Promise<UpgradeDecision<StationData>> {
@@ -120,15 +133,17 @@ export class StationEndpoint implements StationEndpointHandler<StationData> {
     if (this.#deps.stopping()) return this.#refuse('shutdown', 503, 'server is shutting down', { 'Retry-After': String(config.admission.retryAfterS) });
     const path = parseStationPath(info.url, o.path, o.maxIdentityLength);
     if (isRefusal(path)) return this.#refuse(path.reason, path.status, path.message);
+    const security = this.#security.decide(path.identity, info);
+    if (!security.ok) return this.#refuseSecurity(path.identity, security);
     const protocol = selectSubprotocol(info.subprotocols, o.subprotocols, o.defaultVersion);
     if (protocol === null) {
       // OCPP-J 1.6 §3.1.2 / RFC 6455 §4.2.2: complete the handshake without a subprotocol, then close.
       // The connection never becomes a station, so it takes no admission slot.
       this.#deps.shardCounters.inc('upgradesRefused.subprotocol');
-      const station: StationData = { identity: path.identity, account: path.account, version: o.subprotocols[0]!, remoteAddress: info.remoteAddress, connId: 0, session: null, ticket: null };
+      const station: StationData = { identity: path.identity, account: path.account, version: o.subprotocols[0]!, remoteAddress: security.remoteAddress, connId: 0, session: null, ticket: null };
       return { accept: true, userData: station, subprotocol: '', closeAfterOpen: { code: CloseCode.PROTOCOL_ERROR, reason: 'no supported OCPP subprotocol offered' } };
     }
-    const admit = this.#admission.admit(info.remoteAddress);
+    const admit = this.#admission.admit(security.remoteAddress);
     if (isAdmissionRefusal(admit)) {
       const message =
         admit.reason === 'limit' ? 'too many stations connected'
@@ -138,7 +153,7 @@ export class StationEndpoint implements StationEndpointHandler<StationData> {
     }
     if (admit.tableFull) this.#deps.shardCounters.inc('addressTableFull');
     const ticket = admit;
-    const station: StationData = { identity: path.identity, account: path.account, version: protocol.version, remoteAddress: info.remoteAddress, connId: 0, session: null, ticket };
+    const station: StationData = { identity: path.identity, account: path.account, version: protocol.version, remoteAddress: security.remoteAddress, connId: 0, session: null, ticket };
     const release = (): void => this.#admission.release(ticket);
     const accept = (): UpgradeDecision<StationData> => {
       // Taken here, right before uWS upgrades and opens the connection: the order of ids is the order of upgrades.
@@ -149,7 +164,7 @@ export class StationEndpoint implements StationEndpointHandler<StationData> {
       release();
       return this.#refuse('auth', 401, message, BASIC_CHALLENGE);
     };
-    const auth = this.#auth.check(path.identity, info.authorization);
+    const auth = this.#auth.check(path.identity, info.authorization, security.basicAuth);
     if (!(auth instanceof Promise)) return auth.ok ? accept() : refuseAuth(auth.message);
     return this.#decideBefore(auth, config.limits.upgradeTimeoutMs, config.admission.retryAfterS, accept, refuseAuth, release);
   }
@@ -192,6 +207,12 @@ export class StationEndpoint implements StationEndpointHandler<StationData> {
         },
       );
     });
+  }
+
+  /** 403 before the upgrade, counted (`profile`, `certificate`) and logged as a security event. */
+  #refuseSecurity(identity: string, d: Extract<SecurityDecision, { ok: false }>): UpgradeDecision<StationData> {
+    this.#deps.securityEvent({ identity, profile: d.profile, arrival: d.arrival, reason: d.reason, remoteAddress: d.remoteAddress }, d.message);
+    return this.#refuse(d.reason, d.status, d.message);
   }
 
   #refuse(reason: string, status: number, message: string, headers?: Record<string, string>): UpgradeDecision<StationData> {

@@ -127,6 +127,7 @@ const shard = new Shard({
   ...(keeper === undefined ? {} : { keeper }),
   setIdTags: (tags) => responder.setListedTags(tags),
   events: eventTap,
+  frontSecret: init.frontSecret,
 });
 
 shardRef = shard;
@@ -181,6 +182,20 @@ for (const candidate of init.ports) {
   bound = await shard.listen(candidate);
   if (bound !== null) break;
 }
+// The TLS listener (tls.enable): its port is picked the same way (shard 0 tries candidates, the others join).
+let tlsBound: number | null = 0;
+if (bound !== null) {
+  for (const candidate of init.tlsPorts) {
+    tlsBound = await shard.listenTls(candidate);
+    if (tlsBound !== null) break;
+  }
+}
 // Before anything else can run: the first stations' events are captured.
-if (bound !== null) nats.begin(nodeIdOf(init.config, bound));
-post(bound !== null ? { t: 'listening', ok: true, port: bound } : { t: 'listening', ok: false, error: `cannot listen on ${init.config.server.listen}:${init.ports.join('|')}` });
+if (bound !== null && tlsBound !== null) nats.begin(nodeIdOf(init.config, bound !== 0 ? bound : tlsBound));
+post(
+  bound === null
+    ? { t: 'listening', ok: false, error: `cannot listen on ${init.config.server.listen}:${init.ports.join('|')}` }
+    : tlsBound === null
+      ? { t: 'listening', ok: false, error: `cannot listen with TLS on ${init.config.server.listen}:${init.tlsPorts.join('|')} (a port in use, or tls.certFile/keyFile/passphrase/clientCaFile unreadable or not matching)` }
+      : { t: 'listening', ok: true, port: bound, tlsPort: tlsBound },
+);

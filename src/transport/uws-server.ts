@@ -3,7 +3,7 @@
  * Everything protocol-related is delegated to the handler the shard passes in.
  */
 import uWS from 'uWebSockets.js';
-import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSocket, us_socket_context_t } from 'uWebSockets.js';
+import type { AppOptions, HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSocket, us_socket_context_t } from 'uWebSockets.js';
 import { addLogEndpoint, type LogEndpointHandler } from './log-endpoint.js';
 import type { HttpService, WebRequest, WebResponse } from '../http/types.js';
 import { decideUpgrade, refuse, writeResponse } from './uws-http.js';
@@ -14,7 +14,24 @@ export interface UpgradeInfo {
   subprotocols: string;
   authorization: string;
   remoteAddress: string;
+  /** True on the TLS listener (wss://). */
+  secure: boolean;
+  /** The value of `EndpointOptions.clientCertHeader` ('' when absent or not configured). */
+  clientCert: string;
+  /** The built-in mTLS front's headers (FRONT_HEADERS; '' when absent): its secret, the verified certificate, the peer. */
+  front: string;
+  frontCert: string;
+  frontAddress: string;
+  /** X-Forwarded-Proto ('' when absent): how a proxy's client reached it (believed only from trusted proxies). */
+  forwardedProto: string;
 }
+
+/** Headers the built-in mTLS front (src/transport/mtls-front.ts) adds; it drops any a client sent itself. */
+export const FRONT_HEADERS = {
+  secret: 'x-ocpp-router-front',
+  cert: 'x-ocpp-router-client-cert',
+  address: 'x-ocpp-router-remote-address',
+} as const;
 
 export type UpgradeDecision<T> =
   | { accept: true; userData: T; subprotocol: string; closeAfterOpen?: { code: number; reason: string }; release?: () => void }
@@ -54,6 +71,33 @@ export interface EndpointOptions {
   maxHttpBodyBytes: number;
   /** Path of the live-log WebSocket route. */
   logPath: string;
+  /** Header (lower case) a TLS-terminating proxy puts the client certificate in; null: not read. */
+  clientCertHeader?: string | null;
+}
+
+/**
+ * TLS settings of an SSLApp (uSockets/OpenSSL). uSockets sets TLS 1.2 as the minimum protocol version (a TLS 1.0
+ * or 1.1 ClientHello gets alert 70, protocol_version: test/tls.test.ts). With `clientCaFile` it asks the client for
+ * a certificate (SSL_VERIFY_PEER) and fails the handshake for one that does not chain to that CA; a client without
+ * a certificate is still let in (uSockets does not set SSL_VERIFY_FAIL_IF_NO_PEER_CERT), and this uWS build cannot
+ * tell the application whether one was presented (docs/security.md).
+ */
+export interface TlsListenerOptions {
+  certFile: string;
+  keyFile: string;
+  passphrase: string | null;
+  ciphers: string | null;
+  dhParamsFile: string | null;
+  clientCaFile: string | null;
+}
+
+export function sslAppOptions(tls: TlsListenerOptions): AppOptions {
+  const options: AppOptions = { cert_file_name: tls.certFile, key_file_name: tls.keyFile };
+  if (tls.passphrase !== null) options.passphrase = tls.passphrase;
+  if (tls.ciphers !== null) options.ssl_ciphers = tls.ciphers;
+  if (tls.dhParamsFile !== null) options.dh_params_file_name = tls.dhParamsFile;
+  if (tls.clientCaFile !== null) options.ca_file_name = tls.clientCaFile;
+  return options;
 }
 
 /** A station connection as the session sees it (its transport: send text, close); guards against use after close. */
@@ -179,10 +223,15 @@ export class UwsServer<T> {
   #listenSocket: us_listen_socket | null = null;
   #sockets = new Set<WebSocket<ConnectionData<T>>>();
   #closeLogClients: () => void;
+  #secure: boolean;
+  #clientCertHeader: string | null;
 
-  constructor(options: EndpointOptions, handler: StationEndpointHandler<T>, http: HttpService, log: LogEndpointHandler) {
+  /** `tls`: an SSLApp with these settings (wss://, https://); absent: a plain App. */
+  constructor(options: EndpointOptions, handler: StationEndpointHandler<T>, http: HttpService, log: LogEndpointHandler, tls?: TlsListenerOptions) {
     const path = options.path.replace(/\/+$/, '');
-    this.app = uWS.App();
+    this.#secure = tls !== undefined;
+    this.#clientCertHeader = options.clientCertHeader ?? null;
+    this.app = tls === undefined ? uWS.App() : uWS.SSLApp(sslAppOptions(tls));
     this.app.ws<ConnectionData<T>>(`${path}/*`, {
       compression: uWS.DISABLED,
       // uWS drops a frame over maxPayloadLength without a close frame; frames up to 4× the limit reach
@@ -238,6 +287,12 @@ export class UwsServer<T> {
       subprotocols: req.getHeader('sec-websocket-protocol'),
       authorization: req.getHeader('authorization'),
       remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+      secure: this.#secure,
+      clientCert: this.#clientCertHeader === null ? '' : req.getHeader(this.#clientCertHeader),
+      front: req.getHeader(FRONT_HEADERS.secret),
+      frontCert: req.getHeader(FRONT_HEADERS.cert),
+      frontAddress: req.getHeader(FRONT_HEADERS.address),
+      forwardedProto: req.getHeader('x-forwarded-proto'),
     };
     const key = req.getHeader('sec-websocket-key');
     const extensions = req.getHeader('sec-websocket-extensions');

@@ -112,6 +112,7 @@ export abstract class StationLink extends StationBase implements WsHandler {
     const url = `${spec.url.replace(/\/+$/, '')}/${encodeURIComponent(spec.identity)}`;
     const options: WsClientOptions = { skipUtf8Validation: true, handshakeTimeoutMs: 30_000, maxPayload: 1 << 20 };
     if (spec.localAddress !== undefined) options.localAddress = spec.localAddress;
+    if (spec.tls !== undefined) options.tls = spec.tls;
     if (spec.password !== undefined) options.headers = { authorization: `Basic ${Buffer.from(`${spec.identity}:${spec.password}`).toString('base64')}` };
     this.state = 'connecting';
     this.emitState();

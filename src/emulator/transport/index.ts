@@ -8,4 +8,4 @@
  */
 export { WsClient, type WsHandler } from './ws-client.js';
 export { maskedFrame, isValidCloseCode } from './ws-frames.js';
-export { WS_CONNECTING, WS_OPEN, WS_CLOSING, WS_CLOSED, WsError, type WsReadyState, type WsErrorCode, type WsClientOptions } from './ws-types.js';
+export { WS_CONNECTING, WS_OPEN, WS_CLOSING, WS_CLOSED, WsError, type WsReadyState, type WsErrorCode, type WsClientOptions, type WsTlsOptions } from './ws-types.js';

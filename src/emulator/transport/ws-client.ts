@@ -77,7 +77,7 @@ export class WsClient implements SocketOwner {
     if (options.skipUtf8Validation === true) this.#flags |= F_SKIP_UTF8;
     this.#offered = offered;
     this.#accept = accept;
-    const socket = openSocket(this, secure, host, port, options.localAddress);
+    const socket = openSocket(this, secure, host, port, options.localAddress, options.tls);
     this.#socket = socket;
     socket.write(request);
     this.#timer = setTimeout(onHandshakeTimeout, options.handshakeTimeoutMs ?? 30_000, this);

@@ -6,7 +6,23 @@
  * path. `wss://` uses `tls.connect` and its `data` events.
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls';
+import type { WsTlsOptions } from './ws-types.js';
+
+/**
+ * One SecureContext per (ca, cert, key): stations sharing a CA (or a certificate) share its parsed form instead of
+ * parsing PEM again for every connection and reconnection. Bounded: a fleet has one entry per distinct certificate.
+ */
+const contexts = new Map<string, SecureContext>();
+function contextFor(tls: WsTlsOptions): SecureContext {
+  const key = `${tls.ca ?? ''}\0${tls.cert ?? ''}\0${tls.key ?? ''}`;
+  let context = contexts.get(key);
+  if (context === undefined) {
+    context = createSecureContext({ ...(tls.ca === undefined ? {} : { ca: tls.ca }), ...(tls.cert === undefined ? {} : { cert: tls.cert }), ...(tls.key === undefined ? {} : { key: tls.key }) });
+    contexts.set(key, context);
+  }
+  return context;
+}
 
 /** What the listeners call. */
 export interface SocketOwner {
@@ -48,10 +64,10 @@ export function onCloseTimeout(owner: SocketOwner): void {
 }
 
 /** Opens the connection of `owner` (no delay: frames go out as written). */
-export function openSocket(owner: SocketOwner, secure: boolean, host: string, port: number, localAddress: string | undefined): Socket {
+export function openSocket(owner: SocketOwner, secure: boolean, host: string, port: number, localAddress: string | undefined, tls?: WsTlsOptions): Socket {
   const socket = (
     secure
-      ? tlsConnect({ host, port, ...(isIP(host) === 0 ? { servername: host } : {}), ...(localAddress === undefined ? {} : { localAddress }) })
+      ? tlsConnect({ host, port, ...(isIP(host) === 0 ? { servername: host } : {}), ...(localAddress === undefined ? {} : { localAddress }), ...(tls === undefined ? {} : { secureContext: contextFor(tls) }) })
       : netConnect({ host, port, onread: ON_READ, ...(localAddress === undefined ? {} : { localAddress }) })
   ) as OwnedSocket;
   socket[OWNER] = owner;

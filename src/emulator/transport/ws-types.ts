@@ -42,6 +42,12 @@ export class WsError extends Error {
 }
 
 
+export interface WsTlsOptions {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
 export interface WsClientOptions {
   /** Extra request headers, e.g. `{ authorization: 'Basic …' }`. */
   headers?: Record<string, string>;
@@ -53,6 +59,8 @@ export interface WsClientOptions {
   maxPayload?: number;
   /** Do not check that text messages are UTF-8 (default false: checked, natively). */
   skipUtf8Validation?: boolean;
+  /** wss://: PEM texts of the CA to trust (instead of the system's), and of a client certificate and key (security profile 3). */
+  tls?: WsTlsOptions;
   /** How long to wait for the server's close frame / TCP close after ours (default 30000 ms). */
   closeTimeoutMs?: number;
 }
