@@ -158,7 +158,8 @@ test('scrape config and compose file agree with the router', () => {
   const compose = parseYaml(read('docker-compose.yml')) as { services: Record<string, { build?: string; image?: string; command?: string[]; ports?: string[]; volumes?: string[]; environment?: Record<string, string> }> };
   const router = compose.services['ocpp-router']!;
   assert.equal(router.build, '.');
-  assert.ok(router.ports!.includes('9220:9220'));
+  assert.ok(router.ports!.includes('127.0.0.1:9220:9220'), 'published on the host loopback only (the API is open to whoever reaches it)');
+  assert.equal(router.environment!.API_ALLOW_REMOTE, 'true', 'requests through the published port come from the bridge gateway');
   assert.ok(router.command === undefined, 'the router runs the Dockerfile CMD (the command of npm start)');
   const dockerfile = read('Dockerfile');
   const pkg = JSON.parse(read('package.json')) as { scripts: { start: string } };

@@ -39,3 +39,6 @@ export function bool(def: boolean, description: string): SchemaNode {
 export function object(description: string, properties: Record<string, SchemaNode>): SchemaNode {
   return { type: 'object', description, default: {}, additionalProperties: false, properties };
 }
+
+/** `scrypt$<N>$<r>$<p>$<saltB64>$<hashB64>` (see password-hash.ts, which checks the numbers too). */
+export const PASSWORD_HASH_PATTERN = '^scrypt\\$[0-9]{1,8}\\$[0-9]{1,3}\\$[0-9]{1,3}\\$[A-Za-z0-9+/]+={0,2}\\$[A-Za-z0-9+/]+={0,2}$';

@@ -1,11 +1,10 @@
 /**
- * The control plane (main thread): starts the store and the shard set on one port, keeps the station registry,
+ * The control plane (main thread): starts the store, the shard set and the mTLS front, keeps the station registry,
  * hands out transaction id blocks, reaches any station through its StationChannel, serves the HTTP requests the
- * shards forward (the REST API), reloads configuration and stops everything. `main.ts` drives it from signals;
- * tests drive it directly. Its parts: shard-set.ts (the shard threads, a request port each), station-registry.ts
- * and registry-store.ts (every station seen, written through to the store), channels/ (how a CALL reaches a
- * station), live-log.ts, soap-stations.ts (OCPP-S presence and commands), webhook/ (spool, deliveries, events),
- * id-tags.ts (the operator's list), transaction-id-store.ts (ids unique across restarts).
+ * shards forward (the REST API), reloads configuration and stops everything; `main.ts` drives it from signals,
+ * tests directly. Its parts: shard-set.ts (shard threads), station-registry.ts and registry-store.ts (every station
+ * seen), channels/ (how a CALL reaches a station), live-log.ts, soap-stations.ts (OCPP-S), webhook/ (spool,
+ * deliveries, events), id-tags.ts, transaction-id-store.ts (ids unique across restarts), front-host.ts.
  */
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
@@ -39,7 +38,6 @@ import { FrontHost } from './front-host.js';
 import { listeningOn, LISTENER_SETTINGS, PHASE_MESSAGES, type RouterPhase } from './phase.js';
 
 export type { RouterPhase } from './phase.js';
-
 
 const TX_BLOCK_SIZE = 256;
 
@@ -114,11 +112,11 @@ export class RouterServer {
     return this.#phase;
   }
 
+  /** The plain listener's port; `ports` has every listener's (docs/security.md), 0 for one that is off. */
   get port(): number {
     return this.#shards.port;
   }
 
-  /** Ports of the listeners (docs/security.md), 0 for one that is off: plain (= `port`), TLS, mTLS front. */
   get ports(): { plain: number; tls: number; front: number } {
     return { plain: this.#shards.port, tls: this.#config.tls.enable ? this.#shards.tlsPort : 0, front: this.#front.port };
   }

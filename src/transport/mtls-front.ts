@@ -167,9 +167,10 @@ export class MtlsFront {
       const rest = buffered.subarray(end);
       const upstream = connect({ host, port });
       this.#sockets.add(upstream);
+      let refused = false;
       upstream.once('close', () => {
         this.#sockets.delete(upstream);
-        socket.destroy();
+        if (!refused) socket.destroy();
       });
       upstream.on('error', (error) => {
         this.#log.warn({ err: error }, 'mTLS front: the plain listener cannot be reached');
@@ -177,21 +178,24 @@ export class MtlsFront {
       });
       socket.once('close', () => upstream.destroy());
       upstream.setNoDelay(true);
-      upstream.write(Buffer.concat([Buffer.from(head, 'latin1'), rest]));
-      socket.pipe(upstream);
+      // The head alone: whatever the client sent after it waits (paused) until the upgrade is accepted.
+      upstream.write(Buffer.concat([Buffer.from(head, 'latin1'), rest.subarray(0, HEAD_END.length)]));
+      const after = rest.subarray(HEAD_END.length);
       upstream.once('data', (first: Buffer) => {
         // A refused upgrade (401, 403, 503 …) ends the connection: on a kept-alive connection the client's next
         // request would reach the plain listener without the front's headers, as a loopback client.
         if (responseStatus(first) !== 101) {
-          socket.unpipe(upstream);
+          refused = true;
           socket.end(first);
           upstream.destroy();
           return;
         }
         socket.write(first);
+        if (after.length > 0) upstream.write(after);
         upstream.pipe(socket);
+        socket.pipe(upstream);
+        socket.resume();
       });
-      socket.resume();
     };
     socket.on('data', onData);
   }
