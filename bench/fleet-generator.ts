@@ -24,7 +24,7 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { WsClient, type WsError, type WsHandler } from '../src/emulator/transport/index.js';
+import { WsClient, type WsError, type WsHandler, type WsTlsOptions } from '../src/emulator/transport/index.js';
 import { Histogram, type HistogramSnapshot } from './histogram.js';
 import { replyFromEach } from './thread-replies.js';
 
@@ -35,6 +35,8 @@ export interface FleetConfig {
   url: string;
   /** Several nodes of one central system: station n starts on urls[n % length] and moves to another (at random) after a loss. */
   urls?: string[];
+  /** wss:// targets: the CA to trust and an optional client certificate (PEM texts). */
+  tls?: WsTlsOptions;
   firstStation: number;
   stations: number;
   threads: number;
@@ -180,6 +182,7 @@ function threadMain(init: ThreadInit): void {
         handshakeTimeoutMs: config.connectTimeoutMs,
         skipUtf8Validation: true,
         closeTimeoutMs: 5000,
+        ...(config.tls === undefined ? {} : { tls: config.tls }),
       });
     }
 

@@ -115,6 +115,8 @@ export class Fleet {
     markAtMs: number,
     /** Several nodes of one central system: station n starts on urls[n % length]. */
     urls?: string[],
+    /** wss:// targets (router-tls, router-front): what the stations trust and present. */
+    tls?: FleetConfig['tls'],
   ) {
     const procs = Math.max(s.lgProcs, Math.ceil(s.stations / MAX_PER_PROC));
     const per = Math.ceil(s.stations / procs);
@@ -125,6 +127,7 @@ export class Fleet {
         new GenProcess({
           url,
           ...(urls !== undefined ? { urls } : {}),
+          ...(tls !== undefined ? { tls } : {}),
           firstStation: 1 + p * per,
           stations: count,
           threads: s.lgThreads,
@@ -308,7 +311,7 @@ async function runFleet(name: string, s: FleetScenario, workDir: string, noSave:
     try {
       const rssBefore = await settleRss(server.pid, 5);
       const t0 = performance.now();
-      fleet = new Fleet(s, server.url, target === 'floor', s.traffic, null, performance.timeOrigin + t0);
+      fleet = new Fleet(s, server.url, target === 'floor', s.traffic, null, performance.timeOrigin + t0, undefined, server.tls);
       await fleet.started();
       const connectBudget = (s.connectPerS > 0 ? s.stations / s.connectPerS : 0) * 1000 + s.connectTimeoutMs + 60_000;
       const st = await waitBooted(fleet, server, s.stations, Date.now() + connectBudget, true);
@@ -455,7 +458,7 @@ async function runStorm(name: string, s: StormScenario, workDir: string, noSave:
       const boot = s.kind === 'boot-storm';
       await scrapeLoopDelay(server);
       let srv0 = cpuOf([server.pid]);
-      fleet = new Fleet(s, server.url, target === 'floor', 'hold', s.reconnect, performance.timeOrigin + t0);
+      fleet = new Fleet(s, server.url, target === 'floor', 'hold', s.reconnect, performance.timeOrigin + t0, undefined, server.tls);
       await fleet.started();
       let lg0 = cpuOf(fleet.pids());
       let st = await waitBooted(fleet, server, s.stations, Date.now() + s.timeoutS * 1000, false);
