@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, nkeyAuthenticator, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { NatsConnectionConfig } from '../config/types.js';
 import { backoffMs } from '../protocol/backoff.js';
+import { redactUrl } from '../http/redact-url.js';
 
 export interface LinkLog {
   info(fields: object, message: string): void;
@@ -122,7 +123,7 @@ export class NatsLink {
       } catch (error) {
         // Bad credentials or options: connect() gives up; try again later (the operator may fix NATS, not us).
         this.#lastError = (error as Error).message;
-        this.#log.error({ err: error, servers: this.#config.servers }, 'cannot connect to NATS (will retry)');
+        this.#log.error({ err: error, servers: this.#config.servers.map(redactUrl) }, 'cannot connect to NATS (will retry)');
         await new Promise((r) => setTimeout(r, backoffMs(++this.#failures, { initialMs: this.#config.reconnectWaitMs, maxMs: this.#config.reconnectMaxWaitMs, jitter: [0.5, 1.5] })).unref?.());
       }
     }

@@ -21,6 +21,7 @@ import type { Backend, BackendReply, InboundCall } from '../../protocol/backend.
 import { batchKey, buildEnvelope, internalError, parseReply, replyToJson, type ReplayedEnvelope, type WebhookEnvelope } from './envelope.js';
 import { IDEMPOTENCY_HEADER, WebhookClient, WebhookFailure, clientOptions } from './http-client.js';
 import { backoffMs } from '../../protocol/backoff.js';
+import { redactUrl } from '../../http/redact-url.js';
 
 /** A backend that answers synchronously: the built-in responder. */
 export interface SyncBackend {
@@ -197,7 +198,7 @@ export class WebhookBackend implements Backend {
     }
     if (now - this.#lastFailureLog >= LOG_EVERY_MS) {
       this.#lastFailureLog = now;
-      this.#options.logger.warn({ reason: failure.reason, status: failure.status, failuresInRow: this.#failuresInRow, url: this.#client.url, onFailure: this.#config.onFailure }, `webhook request failed: ${failure.message}`);
+      this.#options.logger.warn({ reason: failure.reason, status: failure.status, failuresInRow: this.#failuresInRow, url: redactUrl(this.#client.url), onFailure: this.#config.onFailure }, `webhook request failed: ${failure.message}`);
     }
   }
 
