@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BlockList, isIP } from 'node:net';
 import fc from 'fast-check';
-import { clientKey, isLoopback, parseAddress } from '../src/http/ip-address.js';
+import { addressKey, clientKey, isLoopback, parseAddress } from '../src/http/ip-address.js';
 import { LoginLimiter } from '../src/http/login-limiter.js';
 
 test('loopback: 127.0.0.0/8, ::1 and IPv4-mapped 127.x in every text form uWS gives', () => {
@@ -105,6 +105,16 @@ test('clientKey: IPv4 as itself (mapped or not), IPv6 by its /64', () => {
   assert.equal(clientKey('fd00::1:2:3:4'), clientKey('fd00::ffff:ffff:ffff:ffff'));
   assert.notEqual(clientKey('fd00:0:0:1::1'), clientKey('fd00:0:0:2::1'));
   assert.equal(clientKey('not an address'), 'not an address');
+});
+
+test('addressKey: one text per address, whatever form it was written or reported in', () => {
+  assert.equal(addressKey('::1'), addressKey('0000:0000:0000:0000:0000:0000:0000:0001'));
+  assert.equal(addressKey('127.0.0.1'), addressKey('0000:0000:0000:0000:0000:ffff:7f00:0001'));
+  assert.equal(addressKey('127.0.0.1'), addressKey('::ffff:127.0.0.1'));
+  assert.equal(addressKey('2001:DB8::1'), addressKey('2001:0db8:0000:0000:0000:0000:0000:0001'));
+  assert.notEqual(addressKey('127.0.0.1'), addressKey('127.0.0.2'));
+  assert.notEqual(addressKey('::1'), addressKey('::2'));
+  assert.equal(addressKey('not an address'), 'not an address');
 });
 
 test('LoginLimiter: a burst of failures, then refused until a token refills; others unaffected; memory bounded', () => {

@@ -8,6 +8,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeCerts, type CertFiles } from './helpers/certs.js';
 import { ClientCertificates, decodeCertificateHeader, subjectField } from '../src/shard/client-certificate.js';
+import { StationSecurity } from '../src/shard/station-security.js';
+import { loadConfig } from '../src/config/load.js';
 
 let certs: CertFiles;
 test.before(async () => {
@@ -69,4 +71,18 @@ test('checks: validity dates, issuing CA, subject = identity; an unreadable CA f
   const gone = new ClientCertificates(join(certs.dir, 'missing.pem'), 'CN', (m) => missing.push(m));
   assert.equal(gone.check(header('good'), 'CP-GOOD').ok, false);
   assert.match(missing[0] ?? '', /cannot read tls.clientCaFile/);
+});
+
+test('a trusted proxy is recognised in the text form uWS reports on a dual-stack listener, not only as configured', () => {
+  const config = loadConfig({ env: {}, overrides: { tls: { trustedProxies: ['127.0.0.1', '::1'], clientCertHeader: 'x-ssl-client-cert' }, security: { defaultProfile: 2 } } });
+  const security = new StationSecurity(config, null, () => undefined);
+  const info = (remoteAddress: string, forwardedProto = 'https') => ({ url: '/ocpp/CP-1', subprotocols: 'ocpp1.6', authorization: '', remoteAddress, secure: false, clientCert: '', front: '', frontCert: '', frontAddress: '', forwardedProto });
+  for (const address of ['127.0.0.1', '0000:0000:0000:0000:0000:ffff:7f00:0001', '0000:0000:0000:0000:0000:0000:0000:0001']) {
+    const d = security.decide('CP-1', info(address));
+    assert.deepEqual([d.ok, d.arrival], [true, 'proxy'], address);
+  }
+  // Not trusted, or trusted but saying its client came in plain: the plain listener's profile-2 refusal.
+  for (const d of [security.decide('CP-1', info('0000:0000:0000:0000:0000:ffff:7f00:0002')), security.decide('CP-1', info('127.0.0.1', 'http'))]) {
+    assert.deepEqual([d.ok, d.arrival], [false, 'plain']);
+  }
 });

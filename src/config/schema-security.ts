@@ -54,7 +54,7 @@ export const tlsSchema: SchemaNode = object('TLS listener (`wss://` for stations
     items: { type: 'string', minLength: 1, maxLength: 64 },
     uniqueItems: true,
     default: [],
-    description: 'Addresses (exact, as the socket reports them, e.g. `127.0.0.1`, `::1`) whose `clientCertHeader` is believed. Empty: the header is never believed.',
+    description: 'Addresses (IPv4 or IPv6 in any text form, e.g. `127.0.0.1`, `::1`; an IPv4 proxy also matches as the IPv4-mapped client of a dual-stack listener) whose `clientCertHeader` is believed. Empty: the header is never believed.',
   },
   front: object('The built-in mTLS front for security profile 3 (src/transport/mtls-front.ts): Node TLS in the main thread, which verifies client certificates and forwards to the plain listener on loopback.', {
     enable: bool(false, 'Serve the mTLS front on `tls.front.port`. Needs `tls.enable` files and `tls.clientCaFile`. Changing it needs a restart.'),

@@ -95,6 +95,21 @@ export function isLoopback(text: string): boolean {
 export function clientKey(text: string): string {
   const a = parseAddress(text);
   if (a === null) return text;
-  if ('v4' in a) return `${a.v4 >>> 24}.${(a.v4 >>> 16) & 255}.${(a.v4 >>> 8) & 255}.${a.v4 & 255}`;
+  if ('v4' in a) return dotted(a.v4);
   return `${a.v6.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
+}
+
+/**
+ * One text per address, whatever form it was written or reported in (`::1` and uWS's long
+ * `0000:…:0001`; an IPv4 client of a dual-stack listener and its dotted IPv4): for comparing a configured address
+ * with a remote one. Unparsable text is its own key.
+ */
+export function addressKey(text: string): string {
+  const a = parseAddress(text);
+  if (a === null) return text;
+  return 'v4' in a ? dotted(a.v4) : a.v6.map((g) => g.toString(16)).join(':');
+}
+
+function dotted(v4: number): string {
+  return `${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}`;
 }

@@ -10,6 +10,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/types.js';
 import type { UpgradeInfo } from '../transport/uws-server.js';
+import { addressKey } from '../http/ip-address.js';
 import { ClientCertificates } from './client-certificate.js';
 
 export type SecurityProfile = 1 | 2 | 3;
@@ -27,6 +28,7 @@ export type SecurityDecision =
 export class StationSecurity {
   #profiles = new Map<string, SecurityProfile>();
   #default: SecurityProfile = 1;
+  /** tls.trustedProxies as addressKey()s: uWS reports `::1` as `0000:…:0001` on an IPv6 listener. */
   #proxies = new Set<string>();
   #certs: ClientCertificates;
   #frontSecret: Buffer | null;
@@ -42,7 +44,7 @@ export class StationSecurity {
   configure(config: Config, onProblem: (message: string) => void): void {
     this.#default = config.security.defaultProfile as SecurityProfile;
     this.#profiles = new Map(Object.entries(config.security.profiles) as Array<[string, SecurityProfile]>);
-    this.#proxies = new Set(config.tls.trustedProxies);
+    this.#proxies = new Set(config.tls.trustedProxies.map(addressKey));
     this.#certs.configure(config.tls.clientCaFile, config.tls.subjectField, onProblem);
   }
 
@@ -65,7 +67,7 @@ export class StationSecurity {
     const front = this.#fromFront(info);
     // A trusted proxy's connection counts as TLS only when the proxy says its client came over TLS (a proxy may also
     // forward plain ws:// from another port of its own).
-    const viaProxy = this.#proxies.has(info.remoteAddress) && SECURE_PROTOS.has(info.forwardedProto.toLowerCase());
+    const viaProxy = this.#proxies.size > 0 && this.#proxies.has(addressKey(info.remoteAddress)) && SECURE_PROTOS.has(info.forwardedProto.toLowerCase());
     const arrival: Arrival = info.secure ? 'tls' : front ? 'front' : viaProxy ? 'proxy' : 'plain';
     const remoteAddress = front && info.frontAddress !== '' ? info.frontAddress : info.remoteAddress;
     if (profile === 1) return { ok: true, profile, arrival, basicAuth: 'asConfigured', remoteAddress };
