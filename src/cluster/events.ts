@@ -18,14 +18,14 @@
  * dropped by the stream (within its duplicate window, 2 minutes by default).
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { headers, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Config } from '../config/types.js';
 import type { DurableLog, LogEntry } from '../store/durable-log.js';
 import { MESSAGE_TYPE_NAMES, MessageType, OCPP_VERSIONS } from '../protocol/versions.js';
 import { actionsFor } from '../protocol/actions.js';
 import type { NatsMetrics } from '../metrics/nats-metrics.js';
 import { encodeToken, type Subjects } from './subjects.js';
-import { JetStreamOutbox, type OutboxMessage } from './outbox.js';
+import { JetStreamOutbox, publishWithMsgId, type OutboxMessage } from './outbox.js';
 import type { LinkLog } from './connection.js';
 
 export type EventsConfig = Config['cluster']['events'];
@@ -248,9 +248,7 @@ export class EventPublisher {
     try {
       for (let i = 0; i < flights.length - 1; i++) {
         const f = flights[i]!;
-        const h = headers();
-        h.set('Nats-Msg-Id', f.flight.ready.msgId);
-        nc.publish(f.flight.ready.subject, f.data, { headers: h });
+        publishWithMsgId(nc, f.flight.ready.subject, f.data, f.flight.ready.msgId);
       }
     } catch (error) {
       // The connection closed under us: the group is settled as failed below, through the acknowledged publish.

@@ -50,6 +50,16 @@ export interface OutboxOptions {
 
 type Outcome = 'stored' | 'duplicate' | 'unusable';
 
+/**
+ * A plain (unacknowledged) publish on a stream's subject with its `Nats-Msg-Id`, so the stream deduplicates it like
+ * an acknowledged one: the group's acknowledged last publish confirms it (the events publisher and the spool).
+ */
+export function publishWithMsgId(nc: NatsConnection, subject: string, data: Uint8Array, msgId: string): void {
+  const h = headers();
+  h.set('Nats-Msg-Id', msgId);
+  nc.publish(subject, data, { headers: h });
+}
+
 const RETRY_INITIAL_MS = 500;
 const RETRY_MAX_MS = 30_000;
 const LOG_EVERY_MS = 10_000;
@@ -181,9 +191,7 @@ export class JetStreamOutbox {
       for (let i = 0; i < last; i++) {
         const m = messages[i];
         if (m === null || m === undefined) continue;
-        const h = headers();
-        h.set('Nats-Msg-Id', m.msgId);
-        nc.publish(m.subject, m.data, { headers: h });
+        publishWithMsgId(nc, m.subject, m.data, m.msgId);
       }
       const m = messages[last]!;
       await js.publish(m.subject, m.data, { msgID: m.msgId, timeout: this.#o.publishTimeoutMs });

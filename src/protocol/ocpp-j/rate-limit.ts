@@ -1,7 +1,7 @@
 /**
- * The per-station message rate limit (docs/limits.md): what the session needs to know, and the cheap reading of
- * a limited frame's message id. The bucket itself lives in RpcSession's fields (a few arithmetic operations per
- * frame, no allocation); everything here runs only for a frame that is over the limit.
+ * The per-station message rate limit (docs/limits.md): its options, the bucket each RpcSession keeps
+ * (MessageBucket: a few arithmetic operations per frame, no allocation), and what runs only for a frame that is
+ * over the limit (the CALLERROR, the close reason, the cheap reading of the frame's message id).
  */
 import { MessageType } from '../versions.js';
 import { RpcErrorCode } from '../rpc-error-codes.js';
