@@ -8,6 +8,7 @@ import { RequestPort } from '../ipc/port.js';
 import type { StoreQueries, StoreWrite } from './engine.js';
 import type { NoRequests, StoreRequests, StoreStatus } from './protocol.js';
 import type { WriteOutcome } from './writer.js';
+import type { FlexOps } from './flex-sql.js';
 
 export class StoreClient {
   #port: RequestPort<StoreRequests, NoRequests>;
@@ -31,6 +32,11 @@ export class StoreClient {
 
   async query<K extends keyof StoreQueries>(kind: K, args: StoreQueries[K][0]): Promise<StoreQueries[K][1]> {
     return (await this.#port.request('query', { kind, args })) as StoreQueries[K][1];
+  }
+
+  /** A flexibility operation, resolved once committed (src/store/flex-sql.ts). */
+  async flex<K extends keyof FlexOps>(op: K, args: FlexOps[K][0]): Promise<FlexOps[K][1]> {
+    return (await this.#port.request('flex', { op, args })) as FlexOps[K][1];
   }
 
   status(): Promise<StoreStatus> {
