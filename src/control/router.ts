@@ -1,10 +1,10 @@
 /**
  * The control plane (main thread): starts the store, the shard set and the mTLS front, keeps the station registry,
  * hands out transaction id blocks, reaches any station through its StationChannel, serves the HTTP requests the
- * shards forward (the REST API), reloads configuration and stops everything; `main.ts` drives it from signals,
- * tests directly. Its parts: shard-set.ts (shard threads), station-registry.ts and registry-store.ts (every station
- * seen), channels/ (how a CALL reaches a station), live-log.ts, soap-stations.ts (OCPP-S), webhook/ (spool,
- * deliveries, events), id-tags.ts, transaction-id-store.ts (ids unique across restarts), front-host.ts.
+ * shards forward (the REST API), reloads configuration and stops everything; `main.ts` drives it from signals, tests
+ * directly. Its parts: shard-set.ts (shard threads), station-registry.ts and registry-store.ts (every station seen),
+ * channels/ (how a CALL reaches a station), live-log.ts, soap-stations.ts (OCPP-S), webhook/ (spool, deliveries,
+ * events), id-tags.ts, transaction-id-store.ts (ids unique across restarts), front-host.ts; ../flex/ (prequalification).
  */
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
@@ -35,6 +35,7 @@ import { ClusterMember, type MemberHost } from './cluster-member.js';
 import { clusterMetrics } from '../metrics/cluster-metrics.js';
 import type { WebhookControl, WebhookEventName } from './webhook/delivery.js';
 import { FrontHost } from './front-host.js';
+import { FlexService } from '../flex/service.js';
 import { listeningOn, LISTENER_SETTINGS, PHASE_MESSAGES, type RouterPhase } from './phase.js';
 
 export type { RouterPhase } from './phase.js';
@@ -46,10 +47,7 @@ export interface RouterServerOptions {
   logger: Logger;
   /** Honour test-only control messages (crash a shard). */
   testHooks?: boolean;
-  /**
-   * Builds the handler of the HTTP requests shards forward (the REST API). Installed before the first shard
-   * listens, so no request ever meets a router without its API.
-   */
+  /** Builds the handler of the HTTP requests shards forward (the REST API); installed before the first shard listens. */
   http?: (server: RouterServer) => WebHandler;
 }
 
@@ -66,6 +64,7 @@ export class RouterServer {
   #registryStore: RegistryStore | null = null;
   #idTagList: IdTagList | null = null;
   #cluster: ClusterMember | null = null;
+  #flex: FlexService | null = null;
   #stopped: Promise<void> | null = null;
   /** The shard-set swap in progress (reload with new listeners), chained. */
   #relistening: Promise<void> = Promise.resolve();
@@ -94,6 +93,7 @@ export class RouterServer {
     try {
       await server.#start();
     } catch (error) {
+      await server.#flex?.close().catch(() => undefined);
       await server.#soap.close();
       await server.#presence.close();
       await server.#registryStore?.close().catch(() => undefined);
@@ -106,6 +106,11 @@ export class RouterServer {
   /** The store (null with `store.engine: "off"`): transactions, meter values, id tags … for the API. */
   get store(): StoreClient | null {
     return this.#store?.client ?? null;
+  }
+
+  /** Flexibility prequalification (src/flex/; null unless `flexibility.enable`, which needs the store). */
+  get flex(): FlexService | null {
+    return this.#flex;
   }
 
   get phase(): RouterPhase {
@@ -147,6 +152,7 @@ export class RouterServer {
       this.#idTagList = new IdTagList(this.#store.client, () => this.#shards);
       this.#registryStore = new RegistryStore(this.registry, this.#store.client, this.#logger);
       await this.#registryStore.start(config.dataDir);
+      if (config.flexibility.enable) this.#flex = await FlexService.start({ config, store: this.#store.client, station: (identity) => this.registry.get(identity), logger: this.#logger });
     }
     await this.#webhook.start();
     // Before the shards: in a cluster every transaction id block comes from the cluster's counter.
@@ -232,9 +238,8 @@ export class RouterServer {
   }
 
   /**
-   * Sends a CALL to a station, however it is reached, and resolves with its CALLRESULT payload. Rejects with
-   * STATION_NOT_FOUND, STATION_NOT_CONNECTED, CALL_TIMEOUT, CALL_ERROR, PAYLOAD_INVALID … The answer is posted
-   * as a webhook CommandResult event when events are on.
+   * A CALL to a station, however it is reached: its CALLRESULT payload, or STATION_NOT_FOUND, STATION_NOT_CONNECTED,
+   * CALL_TIMEOUT, CALL_ERROR, PAYLOAD_INVALID … The answer is a webhook CommandResult event when events are on.
    */
   call(identity: string, action: string, payload: Record<string, unknown>, options?: number | CallOptions): Promise<Record<string, unknown>> {
     const opts = typeof options === 'number' ? { timeoutMs: options } : options;
@@ -274,17 +279,11 @@ export class RouterServer {
 
   /** Counters and connection counts from every shard (zeros for a shard that is restarting). */
   shardStats(): Promise<ShardStats[]> {
-    return Promise.all(
-      Array.from({ length: this.#shards.shards }, (_, shard) =>
-        this.#shards.request(shard, 'stats', null).catch((): ShardStats => ({ shardId: shard, connections: 0, counters: {}, heap: { used: 0, total: 0, external: 0 } })),
-      ),
-    );
+    const none = (shard: number): ShardStats => ({ shardId: shard, connections: 0, counters: {}, heap: { used: 0, total: 0, external: 0 } });
+    return Promise.all(Array.from({ length: this.#shards.shards }, (_, shard) => this.#shards.request(shard, 'stats', null).catch(() => none(shard))));
   }
 
-  /**
-   * The Prometheus text exposition over the main thread and every shard (a shard that is restarting is
-   * missing from one scrape; its counters restart at 0, which Prometheus' rate() treats as a reset).
-   */
+  /** Prometheus text over the main thread and every shard (a restarting shard's counters restart at 0: a reset for rate()). */
   async metricsText(): Promise<{ contentType: string; body: string }> {
     const metrics = (this.#metrics ??= new ControlMetrics({
       stationsKnown: () => this.registry.size,
@@ -294,6 +293,7 @@ export class RouterServer {
       soap: () => this.#soap.metricsJson(),
       store: () => this.#store?.metrics() ?? Promise.resolve([]),
       cluster: () => this.#cluster?.metrics() ?? clusterMetrics(null),
+      flex: () => FlexService.metricsOf(this.#flex),
       // The REST API (src/api/index.ts) counts its refusals.
       api: () => (this.#httpHandler as WebHandler & { metricsJson?: () => MetricJson[] }).metricsJson?.() ?? [],
     }));
@@ -307,9 +307,9 @@ export class RouterServer {
   }
 
   /**
-   * Applies a new configuration. Settings the running shards take on the fly are sent to them; a change of
-   * what they listen with (address, port, shard count, path, frame limit, ping interval) starts a new set of
-   * shards (see #relisten); `dataDir` needs a process restart and is returned.
+   * Applies a new configuration. Settings the running shards take on the fly are sent to them; a change of what they
+   * listen with (address, port, shard count, path, frame limit, ping interval) starts a new set of shards (see
+   * #relisten); `dataDir` needs a process restart and is returned.
    */
   reload(config: Config): { needRestart: string[]; relisten: string[]; done: Promise<void> } {
     const old = this.#config;
@@ -331,10 +331,9 @@ export class RouterServer {
   }
 
   /**
-   * New listeners: the running shards stop as on TERM (in-flight work finishes, stations are closed with 1001
-   * and reconnect), then a new set starts with the new configuration. The API and the stations are unreachable
-   * in between (typically well under a second plus the in-flight work). If the new set cannot start (a port in
-   * use), the previous listeners come back.
+   * New listeners: the running shards stop as on TERM (in-flight work finishes, stations are closed with 1001 and
+   * reconnect), then a new set starts with the new configuration. The API and the stations are unreachable in between
+   * (typically well under a second plus the in-flight work); if the new set cannot start, the previous ones come back.
    */
   async #relisten(config: Config, previous: Config, changed: string[]): Promise<void> {
     if (this.#stopped !== null) return;
@@ -384,6 +383,7 @@ export class RouterServer {
       }
       await this.#presence.close();
       await this.#cluster?.close();
+      await this.#flex?.close();
       await this.#registryStore?.close();
       // After the shards: their last spool entries arrived before they stopped.
       await this.#webhook.close();

@@ -9,9 +9,17 @@
  */
 import type { StoreClient } from '../store/client.js';
 import type { FlexAssetRow } from '../store/flex-sql.js';
-import type { StationRecord } from '../control/station-registry.js';
 import { didFor } from './did.js';
 import { generateAssetKey, openPrivateKey, sealPrivateKey, exportKeyBundle, importKeyBundle, assetKeyFromPrivate, KeyError } from './keys.js';
+
+/** What the router knows of a station (src/control/station-registry.ts StationRecord, the fields used here). */
+export interface StationInfo {
+  account: string | null;
+  version: string | null;
+  connected: boolean;
+  boot: { payload: Record<string, unknown> } | null;
+  connectors: Record<string, unknown>;
+}
 
 const KEY_CACHE_MAX = 1024;
 const EXPORT_FORMAT = 'ocpp-router-flex-assets/v1';
@@ -47,7 +55,7 @@ export function checkAssetInput(body: Record<string, unknown>): AssetInput {
 }
 
 /** Boot notification fields of 1.6 and 2.x in one shape. */
-export function bootMetadata(record: StationRecord | undefined): Record<string, unknown> {
+export function bootMetadata(record: StationInfo | undefined): Record<string, unknown> {
   const boot = record?.boot?.payload ?? null;
   if (boot === null) return { vendor: null, model: null, serialNumber: null, firmwareVersion: null };
   const station = (boot.chargingStation ?? {}) as Record<string, unknown>;
@@ -73,7 +81,7 @@ export class AssetBook {
   }
 
   /** Creates the key and did of an EVSE; an EVSE that is already an asset gives the existing one (`created: false`). */
-  async create(input: AssetInput, record: StationRecord | undefined): Promise<{ created: boolean; asset: FlexAssetRow }> {
+  async create(input: AssetInput, record: StationInfo | undefined): Promise<{ created: boolean; asset: FlexAssetRow }> {
     const key = generateAssetKey();
     const did = didFor(key.address, this.#network);
     const sealedKey = await sealPrivateKey(key.privateKey, this.#kek, key.address);

@@ -17,10 +17,9 @@
 import type { FlexConfig } from '../config/types.js';
 import type { StoreClient } from '../store/client.js';
 import type { FlexAssetRow, FlexClaimRow, FlexOps } from '../store/flex-sql.js';
-import type { StationRecord } from '../control/station-registry.js';
 import { normalizeDid } from './did.js';
 import { claimTokenPayload, sha256Hex, signClaimToken, verifyClaimToken } from './token.js';
-import { bootMetadata, type AssetBook } from './assets.js';
+import { bootMetadata, type AssetBook, type StationInfo } from './assets.js';
 import { dayOf, issuedClaimId, parseIssuedClaim, parseRequest, PermanentFailure, requestClaimId, TransientFailure, unverifiedSubject, type FailureReason } from './messages.js';
 import type { IssuerDelivery } from './issuer.js';
 
@@ -48,7 +47,7 @@ export interface HandlerDeps {
   config: FlexConfig;
   store: StoreClient;
   assets: AssetBook;
-  station: (identity: string) => StationRecord | undefined;
+  station: (identity: string) => StationInfo | undefined;
   registry: ChainRegistry;
   content: ContentAddressed;
   deliver: IssuerDelivery;

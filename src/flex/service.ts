@@ -10,12 +10,11 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { StoreClient } from '../store/client.js';
-import type { StationRecord } from '../control/station-registry.js';
 import { NatsLink } from '../cluster/connection.js';
 import { ensureStream } from '../cluster/streams.js';
 import type { MetricJson } from '../metrics/metric-json.js';
-import { flexMetrics } from '../metrics/flex-metrics.js';
-import { AssetBook } from './assets.js';
+import { flexMetrics } from './metrics.js';
+import { AssetBook, type StationInfo } from './assets.js';
 import { FlexConsumer, type Settled } from './consumer.js';
 import { PrequalificationHandlers, type ChainRegistry } from './handlers.js';
 import { issuerDelivery } from './issuer.js';
@@ -28,7 +27,7 @@ const CONCURRENCY = 8;
 export interface FlexServiceOptions {
   config: Config;
   store: StoreClient;
-  station: (identity: string) => StationRecord | undefined;
+  station: (identity: string) => StationInfo | undefined;
   logger: Logger;
 }
 
@@ -149,6 +148,11 @@ export class FlexService {
 
   metrics(): MetricJson[] {
     return flexMetrics(this.handlers.counters);
+  }
+
+  /** The service's metrics, or the same families without series when it is off (a stable exposition). */
+  static metricsOf(service: FlexService | null): MetricJson[] {
+    return service?.metrics() ?? flexMetrics(null);
   }
 
   async close(): Promise<void> {

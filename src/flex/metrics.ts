@@ -2,9 +2,9 @@
  * Flexibility prequalification's metrics (src/flex/, control plane): requests and issued claims handled by outcome,
  * and failures by reason (a bounded set). Without the service the same families without series.
  */
-import { METRIC_BY_NAME, type MetricName } from './catalog.js';
-import type { MetricJson, MetricValue } from './metric-json.js';
-import type { HandlerCounters } from '../flex/handlers.js';
+import { METRIC_BY_NAME, type MetricName } from '../metrics/catalog.js';
+import type { MetricJson, MetricValue } from '../metrics/metric-json.js';
+import type { HandlerCounters } from './handlers.js';
 
 const NAMES: MetricName[] = ['ocpp_flex_requests_total', 'ocpp_flex_claims_total', 'ocpp_flex_failures_total'];
 
