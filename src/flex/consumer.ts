@@ -108,7 +108,8 @@ export class FlexConsumer {
       const reason: FailureReason = permanent || error instanceof TransientFailure ? (error as PermanentFailure | TransientFailure).reason : 'internal';
       if (permanent || final) {
         await this.#deadLetter(m, final ? 'max-deliveries' : reason, error.message);
-        m.term(reason);
+        // No reason text: nats-server before 2.10.4 does not take "+TERM <reason>" as a termination.
+        m.term();
         result = { outcome: 'dead', reason: final ? 'max-deliveries' : reason, error, final };
       } else {
         const backoff = this.#spec.backoffMs;
