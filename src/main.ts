@@ -144,6 +144,10 @@ async function main(): Promise<number | null> {
     process.stderr.write(`${formatConfigErrors(error)}\n`);
     return 1;
   }
+  if (cli.command === 'flex') {
+    const io = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s), env: process.env, readLine: async () => (await readStdin()).split(/\r?\n/)[0] ?? '' };
+    return (await import('./flex/cli.js')).flexCommand(cli.args, config, io);
+  }
   if (cli.command === 'check-config') {
     process.stdout.write(`configuration OK: ${cli.configFile ?? 'conf/default.json'} (port ${config.server.port}, ${config.ocpp.subprotocols.join(', ')})\n`);
     return 0;

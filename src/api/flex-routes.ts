@@ -7,9 +7,7 @@
  */
 import type { RouterServer } from '../control/router.js';
 import type { FlexService } from '../flex/service.js';
-import { AssetInputError, checkAssetInput } from '../flex/assets.js';
-import { DidError, normalizeDid } from '../flex/did.js';
-import { PermanentFailure, TransientFailure } from '../flex/messages.js';
+import { AssetInputError, checkAssetInput } from '../flex/asset-input.js';
 import { errorResponse, jsonResponse, type WebResponse } from '../http/types.js';
 import type { Route, RouteContext } from './route-table.js';
 
@@ -30,12 +28,20 @@ function jsonBody(ctx: RouteContext): Body {
   }
 }
 
-function didParam(raw: string): string | WebResponse {
+function didParam(flex: FlexService, raw: string): string | WebResponse {
   try {
-    return normalizeDid(raw);
+    return flex.normalizeDid(raw);
   } catch (error) {
-    return errorResponse(400, `bad DID: ${error instanceof DidError ? error.message : 'malformed'}`);
+    return errorResponse(400, `bad DID: ${(error as Error).message}`);
   }
+}
+
+/** The service's failures by name: this module does not load src/flex/ (ethers …) unless the service runs. */
+function failureResponse(error: unknown): WebResponse | null {
+  const e = error as { name?: unknown; reason?: unknown; message?: unknown };
+  if (e?.name === 'TransientFailure') return errorResponse(503, String(e.message), { reason: e.reason }, { 'Retry-After': '5' });
+  if (e?.name === 'PermanentFailure') return errorResponse(e.reason === 'unknown-asset' ? 404 : 422, String(e.message), { reason: e.reason });
+  return null;
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -46,9 +52,9 @@ export function flexRoutes(server: RouterServer, prefix: string): Route[] {
     const store = server.store;
     if (flex === null || store === null) return flexOff();
     return fn(flex, ctx).catch((error: unknown) => {
-      if (error instanceof TransientFailure) return errorResponse(503, error.message, { reason: error.reason }, { 'Retry-After': '5' });
-      if (error instanceof PermanentFailure) return errorResponse(error.reason === 'unknown-asset' ? 404 : 422, error.message, { reason: error.reason });
-      throw error;
+      const response = failureResponse(error);
+      if (response === null) throw error;
+      return response;
     });
   };
 
@@ -86,7 +92,7 @@ export function flexRoutes(server: RouterServer, prefix: string): Route[] {
   });
 
   const getAsset = withFlex(async (_flex, ctx) => {
-    const did = didParam(ctx.params.did!);
+    const did = didParam(_flex, ctx.params.did!);
     if (typeof did !== 'string') return did;
     const asset = await server.store!.flex('asset', { did });
     if (asset === null) return errorResponse(404, `no asset ${did}`);
@@ -110,7 +116,7 @@ export function flexRoutes(server: RouterServer, prefix: string): Route[] {
   });
 
   const requestPrequalification = withFlex(async (flex, ctx) => {
-    const did = didParam(ctx.params.did!);
+    const did = didParam(flex, ctx.params.did!);
     if (typeof did !== 'string') return did;
     const body = jsonBody(ctx);
     if (!body.ok) return body.response;

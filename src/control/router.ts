@@ -35,7 +35,8 @@ import { ClusterMember, type MemberHost } from './cluster-member.js';
 import { clusterMetrics } from '../metrics/cluster-metrics.js';
 import type { WebhookControl, WebhookEventName } from './webhook/delivery.js';
 import { FrontHost } from './front-host.js';
-import { FlexService } from '../flex/service.js';
+import type { FlexService } from '../flex/service.js';
+import { flexMetrics } from '../flex/metrics.js';
 import { listeningOn, LISTENER_SETTINGS, PHASE_MESSAGES, type RouterPhase } from './phase.js';
 
 export type { RouterPhase } from './phase.js';
@@ -64,7 +65,8 @@ export class RouterServer {
   #registryStore: RegistryStore | null = null;
   #idTagList: IdTagList | null = null;
   #cluster: ClusterMember | null = null;
-  #flex: FlexService | null = null;
+  /** Flexibility prequalification (src/flex/), set at start when `flexibility.enable`; loaded only then (ethers, Helia). */
+  flex: FlexService | null = null;
   #stopped: Promise<void> | null = null;
   /** The shard-set swap in progress (reload with new listeners), chained. */
   #relistening: Promise<void> = Promise.resolve();
@@ -93,7 +95,7 @@ export class RouterServer {
     try {
       await server.#start();
     } catch (error) {
-      await server.#flex?.close().catch(() => undefined);
+      await server.flex?.close().catch(() => undefined);
       await server.#soap.close();
       await server.#presence.close();
       await server.#registryStore?.close().catch(() => undefined);
@@ -106,11 +108,6 @@ export class RouterServer {
   /** The store (null with `store.engine: "off"`): transactions, meter values, id tags … for the API. */
   get store(): StoreClient | null {
     return this.#store?.client ?? null;
-  }
-
-  /** Flexibility prequalification (src/flex/; null unless `flexibility.enable`, which needs the store). */
-  get flex(): FlexService | null {
-    return this.#flex;
   }
 
   get phase(): RouterPhase {
@@ -152,7 +149,7 @@ export class RouterServer {
       this.#idTagList = new IdTagList(this.#store.client, () => this.#shards);
       this.#registryStore = new RegistryStore(this.registry, this.#store.client, this.#logger);
       await this.#registryStore.start(config.dataDir);
-      if (config.flexibility.enable) this.#flex = await FlexService.start({ config, store: this.#store.client, station: (identity) => this.registry.get(identity), logger: this.#logger });
+      if (config.flexibility.enable) this.flex = await (await import('../flex/service.js')).FlexService.start({ config, store: this.#store.client, station: (identity) => this.registry.get(identity), logger: this.#logger });
     }
     await this.#webhook.start();
     // Before the shards: in a cluster every transaction id block comes from the cluster's counter.
@@ -293,7 +290,7 @@ export class RouterServer {
       soap: () => this.#soap.metricsJson(),
       store: () => this.#store?.metrics() ?? Promise.resolve([]),
       cluster: () => this.#cluster?.metrics() ?? clusterMetrics(null),
-      flex: () => FlexService.metricsOf(this.#flex),
+      flex: () => this.flex?.metrics() ?? flexMetrics(null),
       // The REST API (src/api/index.ts) counts its refusals.
       api: () => (this.#httpHandler as WebHandler & { metricsJson?: () => MetricJson[] }).metricsJson?.() ?? [],
     }));
@@ -383,7 +380,7 @@ export class RouterServer {
       }
       await this.#presence.close();
       await this.#cluster?.close();
-      await this.#flex?.close();
+      await this.flex?.close();
       await this.#registryStore?.close();
       // After the shards: their last spool entries arrived before they stopped.
       await this.#webhook.close();

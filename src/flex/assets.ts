@@ -10,6 +10,7 @@
 import type { StoreClient } from '../store/client.js';
 import type { FlexAssetRow } from '../store/flex-sql.js';
 import { didFor } from './did.js';
+import type { AssetInput } from './asset-input.js';
 import { generateAssetKey, openPrivateKey, sealPrivateKey, exportKeyBundle, importKeyBundle, assetKeyFromPrivate, KeyError } from './keys.js';
 
 /** What the router knows of a station (src/control/station-registry.ts StationRecord, the fields used here). */
@@ -24,35 +25,6 @@ export interface StationInfo {
 const KEY_CACHE_MAX = 1024;
 const EXPORT_FORMAT = 'ocpp-router-flex-assets/v1';
 const KEY_CACHE_TTL_MS = 10 * 60_000;
-
-export interface AssetInput {
-  identity: string;
-  evseId: number;
-  connectorId: number;
-}
-
-/** Bad input from the API or the CLI: the message says what is wrong. */
-export class AssetInputError extends Error {
-  override name = 'AssetInputError';
-}
-
-export function checkAssetInput(body: Record<string, unknown>): AssetInput {
-  const problems: string[] = [];
-  const identity = body.identity;
-  if (typeof identity !== 'string' || identity.length === 0 || identity.length > 255) problems.push('identity must be a string of 1 to 255 characters');
-  const int = (name: string, min: number): number => {
-    const v = body[name];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > 1_000_000) {
-      problems.push(`${name} must be an integer from ${min} to 1000000`);
-      return 0;
-    }
-    return v;
-  };
-  const connectorId = int('connectorId', 0);
-  const evseId = int('evseId', 0);
-  if (problems.length > 0) throw new AssetInputError(problems.join('; '));
-  return { identity: identity as string, evseId, connectorId };
-}
 
 /** Boot notification fields of 1.6 and 2.x in one shape. */
 export function bootMetadata(record: StationInfo | undefined): Record<string, unknown> {

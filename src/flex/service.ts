@@ -15,6 +15,7 @@ import { ensureStream } from '../cluster/streams.js';
 import type { MetricJson } from '../metrics/metric-json.js';
 import { flexMetrics } from './metrics.js';
 import { AssetBook, type StationInfo } from './assets.js';
+import { normalizeDid } from './did.js';
 import { FlexConsumer, type Settled } from './consumer.js';
 import { PrequalificationHandlers, type ChainRegistry } from './handlers.js';
 import { issuerDelivery } from './issuer.js';
@@ -142,17 +143,17 @@ export class FlexService {
     return this.handlers.request(new TextEncoder().encode(JSON.stringify({ did, ...(requestId === null ? {} : { requestId }) })), 'api');
   }
 
+  /** One spelling of a did:ethr (throws DidError on anything malformed). */
+  normalizeDid(did: string): string {
+    return normalizeDid(did);
+  }
+
   status(): Record<string, unknown> {
     return { natsConnected: this.#link.up, consuming: this.#ready, lastError: this.#lastError ?? this.#link.lastError, reconciled: this.#reconciled };
   }
 
   metrics(): MetricJson[] {
     return flexMetrics(this.handlers.counters);
-  }
-
-  /** The service's metrics, or the same families without series when it is off (a stable exposition). */
-  static metricsOf(service: FlexService | null): MetricJson[] {
-    return service?.metrics() ?? flexMetrics(null);
   }
 
   async close(): Promise<void> {
