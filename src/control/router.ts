@@ -311,7 +311,7 @@ export class RouterServer {
   reload(config: Config): { needRestart: string[]; relisten: string[]; done: Promise<void> } {
     const old = this.#config;
     const relisten = LISTENER_SETTINGS.filter(([, get]) => get(config) !== get(old)).map(([name]) => name);
-    const needRestart = [...(config.dataDir !== old.dataDir ? ['dataDir'] : []), ...(JSON.stringify(config.cluster) !== JSON.stringify(old.cluster) ? ['cluster'] : []), ...(JSON.stringify(config.tls.front) !== JSON.stringify(old.tls.front) ? ['tls.front'] : [])];
+    const needRestart = [...(config.dataDir !== old.dataDir ? ['dataDir'] : []), ...(JSON.stringify(config.cluster) !== JSON.stringify(old.cluster) ? ['cluster'] : []), ...(JSON.stringify(config.tls.front) !== JSON.stringify(old.tls.front) ? ['tls.front'] : []), ...(JSON.stringify(config.flexibility) !== JSON.stringify(old.flexibility) ? ['flexibility'] : [])];
     this.#front.reload(config);
     this.#config = config;
     this.#logger.level = config.log.level;
