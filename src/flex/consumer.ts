@@ -66,6 +66,8 @@ export class FlexConsumer {
   readonly #spec: ConsumerSpec;
   readonly #handle: MessageHandler;
   readonly #settled: (result: Settled, data: Uint8Array, subject: string) => void;
+  /** The pull loop ended on an error (consumer deleted, stream gone …): the owner sets up again. */
+  onLoopError: (error: Error) => void = () => undefined;
   #messages: ConsumerMessages | null = null;
   #inFlight = new Set<Promise<void>>();
   #closed = false;
@@ -86,15 +88,28 @@ export class FlexConsumer {
   }
 
   async #loop(messages: ConsumerMessages): Promise<void> {
-    for await (const m of messages) {
-      if (this.#closed) break;
-      const job = this.#one(m).finally(() => this.#inFlight.delete(job));
-      this.#inFlight.add(job);
-      if (this.#inFlight.size >= this.#spec.concurrency) await Promise.race(this.#inFlight);
+    try {
+      for await (const m of messages) {
+        if (this.#closed) break;
+        const job = this.#one(m).finally(() => this.#inFlight.delete(job));
+        this.#inFlight.add(job);
+        if (this.#inFlight.size >= this.#spec.concurrency) await Promise.race(this.#inFlight);
+      }
+    } catch (error) {
+      if (!this.#closed) this.onLoopError(error instanceof Error ? error : new Error(String(error)));
     }
   }
 
+  /** Never rejects: a failure to settle (NATS gone mid-way) leaves the message to be redelivered after ackWait. */
   async #one(m: JsMsg): Promise<void> {
+    try {
+      await this.#handleAndSettle(m);
+    } catch (error) {
+      this.#settled({ outcome: 'retry', reason: 'nats', error: error instanceof Error ? error : new Error(String(error)), final: false }, m.data, m.subject);
+    }
+  }
+
+  async #handleAndSettle(m: JsMsg): Promise<void> {
     const deliveryCount = m.info.deliveryCount;
     let result: Settled;
     try {

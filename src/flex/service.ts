@@ -112,6 +112,7 @@ export class FlexService {
         ...flex.subjects.prequalification.map((subject) => new FlexConsumer(nc, { ...spec, subject, durableBase: flex.consumers.requests }, (data, _s, meta) => this.handlers.request(data, 'nats', meta.deliveryCount >= flex.maxDeliver).then(() => undefined), (r, _d, s) => this.#settled(r, s))),
         ...flex.subjects.claim.map((subject) => new FlexConsumer(nc, { ...spec, subject, durableBase: flex.consumers.claims }, (data, _s, meta) => this.handlers.issued(data, meta.deliveryCount >= flex.maxDeliver).then(() => undefined), (r, _d, s) => this.#settled(r, s))),
       ];
+      for (const c of consumers) c.onLoopError = (error) => this.#restartConsumers(error);
       for (const c of consumers) await c.start();
       if (this.#closed) {
         await Promise.all(consumers.map((c) => c.close()));
@@ -129,6 +130,22 @@ export class FlexService {
         if (current !== null && !this.#closed) this.#starting ??= this.#consume(current).finally(() => (this.#starting = null));
       }, 2000).unref();
     }
+  }
+
+  /** A pull loop ended (consumer or stream deleted under us): everything is set up again shortly. */
+  #restartConsumers(error: Error): void {
+    if (this.#closed || !this.#ready) return;
+    this.#ready = false;
+    this.#lastError = error.message;
+    this.#log.error({ err: error }, 'flexibility: a consumer stopped; setting the stream and consumers up again');
+    const consumers = this.#consumers;
+    this.#consumers = [];
+    void Promise.all(consumers.map((c) => c.close())).then(() => {
+      setTimeout(() => {
+        const nc = this.#link.connection;
+        if (nc !== null && !this.#closed) this.#starting ??= this.#consume(nc).finally(() => (this.#starting = null));
+      }, 1000).unref();
+    });
   }
 
   #settled(result: Settled, subject: string): void {
