@@ -9,6 +9,8 @@
  * `--block-time-s`), the registry the published EthereumDIDRegistry; every asset is fresh (zero balance) and its
  * key is opened from its sealed envelope first (one scrypt, reported apart: the service caches it afterwards).
  * With `--concurrency` > 1 that many claims are in flight (different assets), which gives claims per second.
+ * The floor, in the same run: plain 1-wei transfers from the operator, one at a time, each waited for by polling
+ * its receipt the same way (what the chain itself costs per transaction).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,7 @@ import { claimTokenPayload, sha256Hex, signClaimToken, tokenSignerMatches, verif
 import { ContentStore } from '../src/flex/content-store.js';
 import { DidRegistryClient } from '../src/flex/registry.js';
 import { startTestChain } from '../test/helpers/chain.js';
+import { JsonRpcProvider, Wallet } from 'ethers';
 import { fmt, machine, save, table } from './harness.js';
 
 function flag(name: string, fallback: string): string {
@@ -96,12 +99,28 @@ try {
     }),
   );
   const elapsedS = (performance.now() - started) / 1000;
+  // The floor: the cheapest transaction on this chain, sent and confirmed the same way.
+  const floorMs: number[] = [];
+  const provider = new JsonRpcProvider(chain.rpcUrl, chain.chainId, { staticNetwork: true, cacheTimeout: -1 });
+  try {
+    const operator = new Wallet(chain.operatorPrivateKey, provider);
+    for (let i = 0; i < Math.min(claims, 50); i++) {
+      const t0 = performance.now();
+      const tx = await operator.sendTransaction({ to: generateAssetKey().address, value: 1n });
+      while ((await provider.getTransactionReceipt(tx.hash)) === null) await new Promise((r) => setTimeout(r, 20));
+      floorMs.push(performance.now() - t0);
+    }
+  } finally {
+    provider.destroy();
+  }
   const rows = STAGES.map((s) => [s, fmt(pct(samples[s], 50)), fmt(pct(samples[s], 95)), fmt(Math.max(...samples[s]))]);
   process.stdout.write(`flex-publish: ${claims} claims, concurrency ${concurrency}, ${blockTimeS > 0 ? `${blockTimeS} s blocks` : 'instamine'}; total = verify → resolvable (openKey apart)\n`);
   process.stdout.write(`${table(['stage', 'p50 ms', 'p95 ms', 'max ms'], rows)}\n`);
   process.stdout.write(`throughput: ${fmt(claims / elapsedS)} claims/s (${fmt(elapsedS)} s wall, openKey included)\n`);
+  const floorP50 = pct(floorMs, 50);
+  process.stdout.write(`floor (1-wei transfer, sent → receipt): p50 ${fmt(floorP50)} ms, p95 ${fmt(pct(floorMs, 95))} ms; total p50 / floor p50 = ${fmt(pct(samples.total, 50) / floorP50)}\n`);
   const summary = Object.fromEntries(STAGES.map((s) => [s, { p50: pct(samples[s], 50), p95: pct(samples[s], 95), max: Math.max(...samples[s]) }]));
-  save(noSave, { bench: 'flex-publish', ...machine(), claims, concurrency, blockTimeS, claimsPerS: claims / elapsedS, ms: summary });
+  save(noSave, { bench: 'flex-publish', ...machine(), claims, concurrency, blockTimeS, claimsPerS: claims / elapsedS, ms: summary, floorMs: { p50: floorP50, p95: pct(floorMs, 95) } });
 } finally {
   registry.close();
   await content.close();
