@@ -64,6 +64,11 @@ export function assetKeyFromPrivate(privateKey: string): AssetKey {
 const derivedCache = new Map<string, Buffer>();
 const DERIVED_CACHE_MAX = 4096;
 
+/** Forgets every derived key (tests and benchmarks measure a cold open; an operator may call it after a KEK change). */
+export function clearDerivedKeyCache(): void {
+  derivedCache.clear();
+}
+
 function deriveKey(secret: string, salt: Buffer, params: ScryptParams): Promise<Buffer> {
   const cacheKey = createHash('sha256').update(secret).update('\0').update(salt).update(`\0${params.N}/${params.r}/${params.p}`).digest('hex');
   const hit = derivedCache.get(cacheKey);

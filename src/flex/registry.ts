@@ -85,6 +85,8 @@ export class DidRegistryClient {
   private sendChain: Promise<unknown> = Promise.resolve();
   private readonly identityChains = new Map<string, Promise<unknown>>();
   private closed = false;
+  /** The operator's next transaction nonce, counted here between sends (null: ask the node). */
+  private operatorNonce: number | null = null;
 
   constructor(options: RegistryOptions) {
     if (!/^(https?|wss?):\/\//.test(options.rpcUrl)) throw new RegistryError('rpcUrl must be an http(s):// or ws(s):// URL');
@@ -129,7 +131,7 @@ export class DidRegistryClient {
     return this.serialize(this.identityChains, identity.address, async () => {
       const owner = await this.ownerOf(identity.address);
       if (owner !== identity.address) throw new RegistryError(`the DID of ${identity.address} is now owned by ${owner}: the asset key can no longer change it`);
-      return this.relaySetAttribute(identity.address, identity.privateKey, name, value, validityS);
+      return this.relaySetAttribute(identity.address, owner, identity.privateKey, name, value, validityS);
     });
   }
 
@@ -145,15 +147,14 @@ export class DidRegistryClient {
     if (!SERVICE_TYPE_RE.test(service.type) || value.length === 0 || value.length > MAX_ENDPOINT_BYTES) throw new RegistryError('bad service type or endpoint');
     if (!Number.isSafeInteger(validityS) || validityS <= 0 || validityS > MAX_VALIDITY_S) throw new RegistryError('validity must be a positive number of seconds (at most 100 years)');
     const name = encodeBytes32String(`did/svc/${service.type}`);
-    return this.serialize(this.identityChains, address, () => this.relaySetAttribute(address, signer.privateKey, name, value, validityS));
+    return this.serialize(this.identityChains, address, async () => this.relaySetAttribute(address, await this.ownerOf(address), signer.privateKey, name, value, validityS));
   }
 
   private async ownerOf(identity: string): Promise<string> {
     return getAddress((await this.rpc('identityOwner', () => this.registry.getFunction('identityOwner')(identity))) as string);
   }
 
-  private async relaySetAttribute(identity: string, privateKey: string, name: string, value: Uint8Array, validityS: number): Promise<{ txHash: string; blockNumber: number }> {
-    const owner = await this.ownerOf(identity);
+  private async relaySetAttribute(identity: string, owner: string, privateKey: string, name: string, value: Uint8Array, validityS: number): Promise<{ txHash: string; blockNumber: number }> {
     const nonce = (await this.rpc('nonce', () => this.registry.getFunction('nonce')(owner))) as bigint;
     const hash = keccak256(
       solidityPacked(
@@ -162,13 +163,50 @@ export class DidRegistryClient {
       ),
     );
     const sig = new SigningKey(privateKey).sign(hash);
-    const tx = await this.serialize(null, '', () =>
-      this.rpc('setAttributeSigned', () => this.registry.getFunction('setAttributeSigned')(identity, sig.v, sig.r, sig.s, name, value, validityS)),
-    );
-    const sent = tx as { hash: string; wait(confirms?: number, timeout?: number): Promise<{ status: number | null; blockNumber: number } | null> };
-    const receipt = await this.rpc('receipt', () => sent.wait(1, this.timeoutMs));
-    if (receipt === null || receipt.status !== 1) throw new RegistryError(`transaction ${sent.hash} failed on chain`);
+    const method = this.registry.getFunction('setAttributeSigned');
+    const args = [identity, sig.v, sig.r, sig.s, name, value, validityS] as const;
+    const fees = await this.rpc('feeData', () => this.provider.getFeeData());
+    const feeOverrides: Record<string, bigint> =
+      fees.maxFeePerGas !== null && fees.maxPriorityFeePerGas !== null
+        ? { maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas }
+        : fees.gasPrice !== null
+          ? { gasPrice: fees.gasPrice }
+          : {};
+    // Estimation is the dry run: a wrong key or a stale nonce is refused there, before any gas is spent. It runs
+    // in the operator's queue: ganache 7 (eager instamine) can leave an eth_estimateGas unanswered for good when
+    // it arrives while another transaction is being mined (seen here with 8 relays in flight).
+    const sent = await this.serialize(null, '', async () => {
+      const gas = await this.rpc('setAttributeSigned', () => method.estimateGas(...args));
+      this.operatorNonce ??= await this.rpc('operator nonce', () => this.provider.getTransactionCount(this.operatorAddress, 'pending'));
+      try {
+        const tx = await this.rpc('setAttributeSigned', () => method(...args, { ...feeOverrides, gasLimit: (gas * 12n) / 10n, nonce: this.operatorNonce as number }));
+        (this.operatorNonce as number)++;
+        return tx as { hash: string };
+      } catch (err) {
+        // Whether the node took the nonce is unknown: ask again next time.
+        this.operatorNonce = null;
+        throw err;
+      }
+    });
+    const receipt = await this.waitReceipt(sent.hash);
+    if (receipt.status !== 1) throw new RegistryError(`transaction ${sent.hash} failed on chain`);
     return { txHash: sent.hash, blockNumber: receipt.blockNumber };
+  }
+
+  /**
+   * Polls for the receipt from 20 ms up to 1 s apart: ethers' tx.wait() waits for its block poller (every
+   * pollingInterval), which on an instant-mining chain costs more than the transaction itself.
+   */
+  private async waitReceipt(hash: string): Promise<{ status: number | null; blockNumber: number }> {
+    const deadline = Date.now() + this.timeoutMs;
+    let delay = 20;
+    for (;;) {
+      const receipt = await this.rpc('receipt', () => this.provider.getTransactionReceipt(hash));
+      if (receipt !== null) return receipt;
+      if (Date.now() + delay > deadline) throw new RegistryError(`transaction ${hash} not mined within ${this.timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(1000, delay * 2);
+    }
   }
 
   async resolve(did: string): Promise<{ didDocument: Record<string, unknown> | null; error?: string }> {
