@@ -138,7 +138,8 @@ export class FlexConsumer {
   async #deadLetter(m: JsMsg, reason: string, detail: string): Promise<void> {
     const h = headers();
     h.set('Flex-Reason', reason);
-    h.set('Flex-Detail', detail.replace(/[\r\n]/g, ' ').slice(0, 500));
+    // Header values: printable ASCII only (a DID or token error text may carry anything).
+    h.set('Flex-Detail', detail.replace(/[^\x20-\x7e]/g, '?').slice(0, 500));
     h.set('Flex-Subject', m.subject);
     h.set('Flex-Stream-Seq', String(m.seq));
     h.set('Flex-Deliveries', String(m.info.deliveryCount));
