@@ -67,7 +67,7 @@ export function flexibilityPanel(identity, signal) {
     } catch {
       return;
     }
-    if (r.status === 503 && r.data?.error?.reason === 'FLEX_OFF') {
+    if (r.status === 503 && r.data?.error?.details?.reason === 'FLEX_OFF') {
       clear(list).append(h('p.muted', 'Flexibility prequalification is off on this router (flexibility.enable).'));
       form.hidden = true;
       return;
