@@ -7,14 +7,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import { JsonRpcProvider } from 'ethers';
+import { Contract, JsonRpcProvider, SigningKey, Wallet, keccak256, solidityPacked } from 'ethers';
 import { Resolver } from 'did-resolver';
 import { getResolver } from 'ethr-did-resolver';
 import { DidRegistryClient, RegistryError } from '../src/flex/registry.js';
 import { generateAssetKey } from '../src/flex/keys.js';
 import { didFor } from '../src/flex/did.js';
 import { sha256Hex } from '../src/flex/token.js';
-import { startTestChain } from './helpers/chain.js';
+import { registryArtifact, startTestChain } from './helpers/chain.js';
 
 function claimEndpoint(claimId: string): Record<string, unknown> {
   return { cid: 'bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4', hash: sha256Hex(claimId), hashAlg: 'SHA256', claimType: 'ev.prequalification', claimId };
@@ -81,7 +81,7 @@ test('a fresh asset with zero balance gets service entries relayed by the operat
   await assert.rejects(client.setServiceSigned('0x12', { type: 'Docs', endpoint: 'x' }, 60), /invalid private key/);
 });
 
-test('a write signed by a key that does not own the identity is refused by the contract, and the next write still goes through', async (t) => {
+test('a write signed by a key that does not own the identity is refused by the contract; the next write goes through; a rotated owner key', async (t) => {
   const chain = await startTestChain();
   t.after(() => chain.stop());
   const client = new DidRegistryClient({ ...chain, timeoutMs: 5000 });
@@ -97,6 +97,25 @@ test('a write signed by a key that does not own the identity is refused by the c
   assert.ok(ok.blockNumber > 0);
   const doc = (await client.resolve(didFor(asset.address, chain.network))).didDocument as { service: Array<{ serviceEndpoint: { claimId: string } }> };
   assert.deepEqual(doc.service.map((s) => s.serviceEndpoint.claimId), ['real']);
+
+  // The asset hands its DID to a new owner key (changeOwnerSigned, relayed here by the operator).
+  const provider = new JsonRpcProvider(chain.rpcUrl, chain.chainId, { staticNetwork: true, cacheTimeout: -1 });
+  t.after(() => provider.destroy());
+  const registry = new Contract(chain.registryAddress, registryArtifact().abi as never, new Wallet(chain.operatorPrivateKey, provider));
+  const newOwner = generateAssetKey();
+  const nonce = (await registry.getFunction('nonce')(asset.address)) as bigint;
+  const hash = keccak256(
+    solidityPacked(['bytes1', 'bytes1', 'address', 'uint256', 'address', 'string', 'address'], ['0x19', '0x00', chain.registryAddress, nonce, asset.address, 'changeOwner', newOwner.address]),
+  );
+  const sig = new SigningKey(asset.privateKey).sign(hash);
+  await (await registry.getFunction('changeOwnerSigned')(asset.address, sig.v, sig.r, sig.s, newOwner.address)).wait();
+  // The old key is refused before anything is sent; the new owner's key writes for the identity.
+  await assert.rejects(
+    client.setServiceSigned(asset.privateKey, { type: 'PrequalificationClaim', endpoint: claimEndpoint('after-rotation') }, 3600),
+    (e: unknown) => e instanceof RegistryError && e.message.includes(`is now owned by ${newOwner.address}`),
+  );
+  await client.setServiceSignedAs(asset.address, newOwner.privateKey, { type: 'PrequalificationClaim', endpoint: claimEndpoint('rotated') }, 3600);
+  assert.ok(await client.hasService(didFor(asset.address, chain.network), (s) => (s.serviceEndpoint as { claimId?: string }).claimId === 'rotated'));
 });
 
 async function listen(server: Server): Promise<number> {

@@ -69,7 +69,7 @@ export function describeRpcError(err: unknown): string {
   const text = `${e.shortMessage ?? e.message ?? ''} ${e.error?.message ?? ''}`;
   if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET|fetch failed|socket hang up/i.test(text) || e.code === 'NETWORK_ERROR') return `the JSON-RPC endpoint is unreachable (${(e.shortMessage ?? e.message ?? '').slice(0, 160)})`;
   if (/timeout/i.test(text)) return 'the JSON-RPC endpoint did not answer in time';
-  const nodeMessage = e.info?.error?.message;
+  const nodeMessage = e.info?.error?.message ?? e.error?.message;
   return `${e.shortMessage ?? e.message ?? 'unknown error'}${nodeMessage !== undefined ? ` (node: ${nodeMessage})` : ''}`.slice(0, 400);
 }
 
@@ -177,15 +177,18 @@ export class DidRegistryClient {
     // it arrives while another transaction is being mined (seen here with 8 relays in flight).
     const sent = await this.serialize(null, '', async () => {
       const gas = await this.rpc('setAttributeSigned', () => method.estimateGas(...args));
-      this.operatorNonce ??= await this.rpc('operator nonce', () => this.provider.getTransactionCount(this.operatorAddress, 'pending'));
-      try {
-        const tx = await this.rpc('setAttributeSigned', () => method(...args, { ...feeOverrides, gasLimit: (gas * 12n) / 10n, nonce: this.operatorNonce as number }));
-        (this.operatorNonce as number)++;
-        return tx as { hash: string };
-      } catch (err) {
-        // Whether the node took the nonce is unknown: ask again next time.
-        this.operatorNonce = null;
-        throw err;
+      for (let attempt = 1; ; attempt++) {
+        this.operatorNonce ??= await this.rpc('operator nonce', () => this.provider.getTransactionCount(this.operatorAddress, 'pending'));
+        try {
+          const tx = await this.rpc('setAttributeSigned', () => method(...args, { ...feeOverrides, gasLimit: (gas * 12n) / 10n, nonce: this.operatorNonce as number }));
+          (this.operatorNonce as number)++;
+          return tx as { hash: string };
+        } catch (err) {
+          // Whether the node took the nonce is unknown: ask again next time. A nonce the node calls stale means
+          // the operator key sent something else meanwhile (another process, a wallet): once more, fresh.
+          this.operatorNonce = null;
+          if (attempt >= 2 || !/nonce/i.test((err as Error).message)) throw err;
+        }
       }
     });
     const receipt = await this.waitReceipt(sent.hash);
