@@ -62,7 +62,7 @@ export class FlexService {
     this.#registry = registry;
     this.assets = new AssetBook(options.store, flex.keyEncryptionKey!, flex.chain.network);
     const nats = config.cluster.enable ? config.cluster.nats : { ...config.cluster.nats, servers: flex.nats.servers };
-    this.#link = new NatsLink(nats, `ocpp-router-flex-${config.cluster.nodeId ?? process.pid}`, this.#log);
+    this.#link = new NatsLink(nats, `ocpp-router-flex-${config.cluster.nodeId ?? process.pid}`, this.#log, { retryFirstConnectHere: true });
     this.handlers = new PrequalificationHandlers({
       config: flex,
       store: options.store,
