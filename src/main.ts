@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './logger.js';
 import { apiAccessNotice } from './http/api-auth.js';
 import { RouterServer } from './control/router.js';
 import { createApi } from './api/index.js';
+import { controlPlaneHome, inControlThread, onSignal, runWorkerControlPlane, CONTROL_YOUNG_GENERATION_MB } from './control/control-thread.js';
 import type { Config } from './config/types.js';
 // Charge point emulator: `emulate` and `serve --emulate N` (src/emulator/cli.ts).
 import { EMULATE_USAGE, parseEmulateArgs, serveEmulateCount, startLocalFleet } from './emulator/cli.js';
@@ -70,10 +71,10 @@ async function serve(configFile: string | null, config: Config, args: readonly s
       },
     );
   };
-  process.on('SIGTERM', () => stop('graceful', 'SIGTERM'));
-  process.on('SIGQUIT', () => stop('graceful', 'SIGQUIT'));
-  process.on('SIGINT', () => stop('fast', 'SIGINT'));
-  process.on('SIGHUP', () => {
+  onSignal('SIGTERM', () => stop('graceful', 'SIGTERM'));
+  onSignal('SIGQUIT', () => stop('graceful', 'SIGQUIT'));
+  onSignal('SIGINT', () => stop('fast', 'SIGINT'));
+  onSignal('SIGHUP', () => {
     if (server === null) return;
     try {
       const next = loadConfig({ file: configFile });
@@ -94,6 +95,7 @@ async function serve(configFile: string | null, config: Config, args: readonly s
   const started = await RouterServer.start({ config, logger, testHooks: process.env.OCPP_ROUTER_TEST_HOOKS === '1', http: createApi });
   server = started;
   logApiAccess(logger, config);
+  if (inControlThread()) logger.info({ controlThread: 'worker', maxYoungGenerationSizeMb: CONTROL_YOUNG_GENERATION_MB }, 'control plane in a worker thread: the process was started without --max-semi-space-size');
   // Set by a signal during start (TypeScript cannot see the closure assign it).
   const pending = pendingStop as { mode: 'graceful' | 'fast'; signal: string } | null;
   if (pending !== null) {
@@ -147,6 +149,12 @@ async function main(): Promise<number | null> {
   if (cli.command === 'check-config') {
     process.stdout.write(`configuration OK: ${cli.configFile ?? 'conf/default.json'} (port ${config.server.port}, ${config.ocpp.subprotocols.join(', ')})\n`);
     return 0;
+  }
+  // Without --max-semi-space-size on the command line, the control plane gets its young-generation limit as a
+  // worker thread instead (src/control/control-thread.ts).
+  if (controlPlaneHome() === 'worker') {
+    runWorkerControlPlane(new URL(import.meta.url), process.argv.slice(2));
+    return null;
   }
   await serve(cli.configFile, config, cli.args);
   return null;
