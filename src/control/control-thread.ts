@@ -50,7 +50,7 @@ export function controlPlaneHome(env: NodeJS.ProcessEnv = process.env, execArgv:
 }
 
 /**
- * Runs `entry` (the process entry, main.js) with the same arguments in a worker thread with the control plane's
+ * Runs `entry` (commands.js, what the process entry main.js would import) with the same arguments in a worker thread with the control plane's
  * young-generation limit, forwards the stop and reload signals to it, and ends the process with its exit code.
  */
 export function runWorkerControlPlane(entry: URL, args: readonly string[]): void {
