@@ -64,6 +64,9 @@ test('with the flag, or told to, the control plane stays on the main thread', as
     t.after(() => void child.kill('SIGKILL'));
     await waitFor(() => lines.some((l) => l.includes('ocpp-router listening')), 30_000, 'listening');
     assert.ok(!lines.some((l) => l.includes(WORKER_LINE)), `no worker with ${JSON.stringify({ args, env })}`);
+    // Only the main thread without the flag is told that V8's default young generation applies.
+    const warned = lines.some((l) => l.includes('without --max-semi-space-size=1') && l.includes('"level":40'));
+    assert.equal(warned, args.length === 0, `the warning with ${JSON.stringify({ args, env })}`);
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
   }

@@ -81,3 +81,12 @@ export function onSignal(signal: ControlSignal, handler: () => void): void {
     if (message.signal === signal) handler();
   });
 }
+
+/**
+ * A control plane on a main thread without the flag (an application embedding RouterServer, or
+ * OCPP_ROUTER_CONTROL_THREAD=main) keeps V8's default young generation: say so once, with the remedy.
+ */
+export function warnUnlimitedYoungGeneration(logger: { warn(fields: object, message: string): void }): void {
+  if (!isMainThread || process.versions.bun !== undefined || youngGenerationLimited()) return;
+  logger.warn({ maxSemiSpaceSize: 'default' }, 'the control plane runs on a main thread without --max-semi-space-size=1: V8 may keep up to ~48 MB of young generation; start node with the flag, or start the router from a worker (docs/architecture.md, "Memory")');
+}
