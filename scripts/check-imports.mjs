@@ -29,6 +29,8 @@ export const LAYERS = {
   control: ['ipc', 'protocol', 'config', 'http', 'metrics', 'backends', 'store', 'cluster', 'transport'],
   api: ['control', 'store', 'cluster', 'ipc', 'protocol', 'config', 'http', 'metrics'],
   emulator: ['protocol', 'http'],
+  // Flexibility prequalification (issue 18): asset keys, tokens, content store, DID registry, the NATS service.
+  flex: ['protocol', 'config', 'http', 'metrics', 'ipc', 'store', 'cluster', 'logger.ts'],
   // The process entry and its helpers sit on top.
   'main.ts': ['*'],
   'cli.ts': ['*'],
@@ -69,6 +71,7 @@ export const MAIN_FILES = {
   'control/channels': 'control/channels/station-channel.ts',
   'control/webhook': 'control/webhook/events.ts',
   emulator: 'emulator/index.ts',
+  flex: 'flex/keys.ts',
   'emulator/commands': 'emulator/commands/index.ts',
   'emulator/station': 'emulator/station/index.ts',
   'emulator/transport': 'emulator/transport/index.ts',
