@@ -18,6 +18,7 @@ const db = new Database(file);
 db.exec('PRAGMA query_only = 1');
 db.exec('PRAGMA busy_timeout = 5000');
 db.exec('PRAGMA mmap_size = 268435456');
+db.exec('PRAGMA cache_size = -16384');
 const statements = new Map<string, Statement>();
 
 const run: Rows = async (sql, params) => {
