@@ -33,6 +33,7 @@ export const LAYERS = {
   flex: ['protocol', 'config', 'http', 'metrics', 'ipc', 'store', 'cluster', 'logger.ts'],
   // The process entry and its helpers sit on top.
   'main.ts': ['*'],
+  'commands.ts': ['*'],
   'cli.ts': ['*'],
   'logger.ts': ['config'],
   // Built from the schemas by scripts/build-validators.mjs; never edited by hand.

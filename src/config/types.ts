@@ -218,7 +218,7 @@ export interface Config {
   /** Where what stations send is kept (src/store/). */
   store: {
     engine: 'sqlite' | 'postgres' | 'off';
-    sqlite: { file: string; synchronous: 'OFF' | 'NORMAL' | 'FULL' };
+    sqlite: { file: string; synchronous: 'OFF' | 'NORMAL' | 'FULL'; readPool: { threads: number } };
     postgres: { url: string | null; poolSize: number; connectTimeoutS: number };
     onFailure: 'error' | 'spool';
     spool: { maxBytes: number };

@@ -1,11 +1,12 @@
 /**
- * The control plane (main thread): starts the store, the shard set and the mTLS front, keeps the station registry,
- * hands out transaction id blocks, reaches any station through its StationChannel, serves the HTTP requests the
- * shards forward (the REST API), reloads configuration and stops everything; `main.ts` drives it from signals, tests
- * directly. Its parts: shard-set.ts (shard threads), station-registry.ts and registry-store.ts (every station seen),
- * channels/ (how a CALL reaches a station), live-log.ts, soap-stations.ts (OCPP-S), webhook/ (spool, deliveries,
- * events), id-tags.ts, transaction-id-store.ts (ids unique across restarts), front-host.ts; ../flex/ (prequalification).
+ * The control plane (main thread, or the control worker: control-thread.ts): starts the store, the shard set and the
+ * mTLS front, keeps the station registry, hands out transaction id blocks, reaches any station through its
+ * StationChannel, serves the HTTP requests the shards forward (the REST API), reloads configuration and stops
+ * everything; `commands.ts` drives it from signals, tests directly. Its parts: shard-set.ts, station-registry.ts and
+ * registry-store.ts, channels/, live-log.ts, soap-stations.ts, webhook/, id-tags.ts, transaction-id-store.ts, front-host.ts;
+ * ../flex/ (prequalification).
  */
+import { warnUnlimitedYoungGeneration } from './control-thread.js';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
@@ -159,6 +160,7 @@ export class RouterServer {
     await this.#idTagList?.load();
     if (this.#phase === 'starting') this.#phase = 'running';
     this.#logger.info({ listen: config.server.listen, port: this.port, tlsPort: this.ports.tls, shards: this.#shards.shards, path: config.ocpp.path, subprotocols: config.ocpp.subprotocols }, `ocpp-router listening on ${listeningOn(config, this.port, this.ports.tls)}`);
+    warnUnlimitedYoungGeneration(this.#logger);
   }
 
   /** Starts a set of shards with `config` (at start, and when a reload changes what they listen with). */
