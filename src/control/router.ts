@@ -36,6 +36,7 @@ import { clusterMetrics } from '../metrics/cluster-metrics.js';
 import type { WebhookControl, WebhookEventName } from './webhook/delivery.js';
 import { FrontHost } from './front-host.js';
 import { listeningOn, LISTENER_SETTINGS, PHASE_MESSAGES, type RouterPhase } from './phase.js';
+import { runtimeVersion } from '../transport/runtime.js';
 
 export type { RouterPhase } from './phase.js';
 
@@ -155,7 +156,7 @@ export class RouterServer {
     await this.#front.start(config, () => ({ config: this.#config, port: this.port }), this.#logger);
     await this.#idTagList?.load();
     if (this.#phase === 'starting') this.#phase = 'running';
-    this.#logger.info({ listen: config.server.listen, port: this.port, tlsPort: this.ports.tls, shards: this.#shards.shards, path: config.ocpp.path, subprotocols: config.ocpp.subprotocols }, `ocpp-router listening on ${listeningOn(config, this.port, this.ports.tls)}`);
+    this.#logger.info({ listen: config.server.listen, port: this.port, tlsPort: this.ports.tls, shards: this.#shards.shards, path: config.ocpp.path, subprotocols: config.ocpp.subprotocols, runtime: runtimeVersion() }, `ocpp-router listening on ${listeningOn(config, this.port, this.ports.tls)}`);
   }
 
   /** Starts a set of shards with `config` (at start, and when a reload changes what they listen with). */

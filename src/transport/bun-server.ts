@@ -5,8 +5,8 @@
  *  - Bun resolves dot segments of the request path (`/ocpp/a/../b` arrives as `/ocpp/b`); uWS gives it raw.
  *  - Bun has one WebSocket configuration per server, so the live log shares the stations' frame limit and idle
  *    timeout (uWS: 4 KiB and 120 s for the log).
- *  - TLS: Bun.serve has no cipher list (tls.ciphers is refused with a clear error), and with tls.clientCaFile
- *    a client certificate is requested and verified when presented, as under uWS.
+ *  - TLS: Bun.serve has no cipher list (tls.ciphers is refused at start: runtime.ts unsupportedSettings), and
+ *    the shard's TLS listener asks for no client certificate (see bunTlsOptions); the mTLS front checks them.
  */
 import { readFileSync } from 'node:fs';
 import type { HttpService, WebRequest, WebResponse } from '../http/types.js';
@@ -153,12 +153,9 @@ export function bunTlsOptions(tls: TlsListenerOptions): BunTlsOptions {
   const options: BunTlsOptions = { cert: readFileSync(tls.certFile, 'utf8'), key: readFileSync(tls.keyFile, 'utf8') };
   if (tls.passphrase !== null) options.passphrase = tls.passphrase;
   if (tls.dhParamsFile !== null) options.dhParamsFile = tls.dhParamsFile;
-  if (tls.clientCaFile !== null) {
-    // As under uSockets: ask for a certificate, fail the handshake for one that does not chain to the CA.
-    options.ca = readFileSync(tls.clientCaFile, 'utf8');
-    options.requestCert = true;
-    options.rejectUnauthorized = true;
-  }
+  // tls.clientCaFile is not used here: Bun can only require a valid client certificate (refusing the profile 2
+  // stations this listener serves) or take any; uWS asks and refuses only a bad one, yet neither tells the shard.
+  // Certificates are verified and bound to identities by the mTLS front (mtls-front.ts), on both runtimes.
   return options;
 }
 

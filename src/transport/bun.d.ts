@@ -32,10 +32,7 @@ export interface BunTlsOptions {
   cert: string;
   key: string;
   passphrase?: string;
-  ca?: string;
   dhParamsFile?: string;
-  requestCert?: boolean;
-  rejectUnauthorized?: boolean;
 }
 
 export interface BunWebSocketHandler<D> {

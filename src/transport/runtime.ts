@@ -24,3 +24,9 @@ export async function loadTransport(): Promise<StationServerFactory> {
   if (isBun) return (await import('./bun-server.js')).createServer;
   return (await import('./uws-server.js')).createServer;
 }
+
+/** Why these settings cannot run on this runtime, or null: Bun.serve has no TLS cipher list (tls.ciphers). */
+export function unsupportedSettings(tls: { enable: boolean; ciphers: string | null }): string | null {
+  if (isBun && tls.enable && tls.ciphers !== null) return 'tls.ciphers is not supported under Bun (Bun.serve has no cipher list): unset it, or run on Node';
+  return null;
+}
