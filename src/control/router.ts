@@ -35,8 +35,7 @@ import { ClusterMember, type MemberHost } from './cluster-member.js';
 import { clusterMetrics } from '../metrics/cluster-metrics.js';
 import type { WebhookControl, WebhookEventName } from './webhook/delivery.js';
 import { FrontHost } from './front-host.js';
-import { listeningOn, LISTENER_SETTINGS, PHASE_MESSAGES, type RouterPhase } from './phase.js';
-import { runtimeVersion } from '../transport/runtime.js';
+import { listeningOn, LISTENER_SETTINGS, PHASE_MESSAGES, runtimeVersion, type RouterPhase } from './phase.js';
 
 export type { RouterPhase } from './phase.js';
 

@@ -235,8 +235,8 @@ export class BunTransportServer<T> implements StationServer {
     const finish = (decision: UpgradeDecision<T>): Response | undefined => {
       if (!decision.accept) return toResponse(errorResponse(decision.status, decision.message, undefined, decision.headers));
       const data: StationData<T> = { kind: 'station', station: decision.userData, socket: null, closeAfterOpen: decision.closeAfterOpen };
-      const headers = decision.subprotocol === '' ? undefined : { 'Sec-WebSocket-Protocol': decision.subprotocol };
-      if (server.upgrade<SocketData<T>>(request, headers === undefined ? { data } : { data, headers })) return undefined;
+      // Always set: without it Bun answers the client's first offer; an empty value sends no header.
+      if (server.upgrade<SocketData<T>>(request, { data, headers: { 'Sec-WebSocket-Protocol': decision.subprotocol } })) return undefined;
       // Not a valid WebSocket handshake, or the client left while it was decided: give back what was reserved.
       decision.release?.();
       return toResponse(errorResponse(400, 'the WebSocket handshake cannot be completed'));
@@ -263,7 +263,7 @@ export class BunTransportServer<T> implements StationServer {
     const identity = new URLSearchParams(query).get('identity');
     const data: LogData = { kind: 'log', identity: identity === null || identity === '' ? null : identity, client: null };
     const protocol = logSubprotocol(headers['sec-websocket-protocol']);
-    const upgraded = server.upgrade<SocketData<T>>(request, protocol === '' ? { data } : { data, headers: { 'Sec-WebSocket-Protocol': protocol } });
+    const upgraded = server.upgrade<SocketData<T>>(request, { data, headers: { 'Sec-WebSocket-Protocol': protocol } });
     return upgraded ? undefined : toResponse(errorResponse(400, 'the WebSocket handshake cannot be completed'));
   }
 
