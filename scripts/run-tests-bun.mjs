@@ -3,7 +3,8 @@
 // node:test files), so the router they start in-process (test/helpers/server.ts) runs on Bun with its transport
 // (src/transport/bun-server.ts). The clients are then Bun's too (its built-in `ws`).
 // Node-only, and why:
-//   - browser tests (ui*.test): playwright-core drives chromium over a pipe Bun's child_process does not provide;
+//   - browser tests (ui*.test): they test the UI's pages in Chromium over plain HTTP, not the transport (playwright-core
+//     under Bun was not tried);
 //   - process tests (cli, crash, readiness, signal/reload ones): they spawn `node dist/src/main.js`, which is
 //     already Node; bun-runtime.test.ts (in `npm test`) runs the router process on both runtimes instead;
 //   - tests that reach into the `ws` client's socket or the internals of uWS (named in each file with a skip).
