@@ -31,10 +31,12 @@ export const RESULTS = join(ROOT, 'bench', 'results', 'results.jsonl');
  */
 /**
  * `router-baseline`: another build of the router, for before/after ratios in one run: the checkout or snapshot
- * at `BENCH_BASELINE_DIR` (built: its `dist/src/main.js`), started exactly like `router`.
+ * at `BENCH_BASELINE_DIR` (built: its `dist/src/main.js`), started exactly like `router`. `router-noflag`: started
+ * without `--max-semi-space-size=1` (`node dist/src/main.js serve`: the control plane runs in a worker with the
+ * limit); `router-noflag-main`: the same with OCPP_ROUTER_CONTROL_THREAD=main (V8's default young generation).
  */
-export type Target = 'router' | 'router-bun' | 'router-nometrics' | 'router-nostore' | 'router-events' | 'router-baseline' | 'router-tls' | 'router-front' | 'floor' | 'ocpp-rpc';
-export const TARGETS: readonly Target[] = ['router', 'router-bun', 'router-nometrics', 'router-nostore', 'router-events', 'router-baseline', 'router-tls', 'router-front', 'floor', 'ocpp-rpc'];
+export type Target = 'router' | 'router-bun' | 'router-nometrics' | 'router-nostore' | 'router-events' | 'router-baseline' | 'router-tls' | 'router-front' | 'router-noflag' | 'router-noflag-main' | 'floor' | 'ocpp-rpc';
+export const TARGETS: readonly Target[] = ['router', 'router-bun', 'router-nometrics', 'router-nostore', 'router-events', 'router-baseline', 'router-tls', 'router-front', 'router-noflag', 'router-noflag-main', 'floor', 'ocpp-rpc'];
 
 export const isRouter = (target: Target): boolean => target.startsWith('router');
 
@@ -175,10 +177,13 @@ export async function startServer(target: Target, options: ServerOptions): Promi
     const root = target === 'router-baseline' ? baseline! : ROOT;
     // The same command line as `npm start` (package.json), flags included; router-bun: as `npm run start:bun`.
     const configArgs = options.configFile === undefined ? [] : ['--config', options.configFile];
-    const [command, runtimeArgs] = target === 'router-bun' ? [await bunBinary(), []] : [process.execPath, [...execArgs, '--max-semi-space-size=1']];
+    // router-noflag: started as `node dist/src/main.js serve` (the control plane moves to a worker for its limit);
+    // router-noflag-main: the same, kept on the main thread with V8's default young generation (before issue 17).
+    const youngFlag = target === 'router-noflag' || target === 'router-noflag-main' ? [] : ['--max-semi-space-size=1'];
+    const [command, runtimeArgs] = target === 'router-bun' ? [await bunBinary(), []] : [process.execPath, [...execArgs, ...youngFlag]];
     child = spawn(command, [...runtimeArgs, join(root, 'dist', 'src', 'main.js'), 'serve', ...configArgs], {
       cwd: root,
-      env: { ...process.env, PORT: String(port), LISTEN: '127.0.0.1', WORKERS: String(options.workers), DATA_DIR: dataDir, LOG_LEVEL: 'warn', METRICS: target === 'router-nometrics' ? 'off' : 'on', ...(target === 'router-nostore' ? { STORE_ENGINE: 'off' } : {}), ...(nats !== null ? { CLUSTER_EVENTS: '1', NATS_URL: nats.url } : {}), ...options.env },
+      env: { ...process.env, PORT: String(port), LISTEN: '127.0.0.1', WORKERS: String(options.workers), DATA_DIR: dataDir, LOG_LEVEL: 'warn', METRICS: target === 'router-nometrics' ? 'off' : 'on', ...(target === 'router-nostore' ? { STORE_ENGINE: 'off' } : {}), ...(nats !== null ? { CLUSTER_EVENTS: '1', NATS_URL: nats.url } : {}), ...(target === 'router-noflag-main' ? { OCPP_ROUTER_CONTROL_THREAD: 'main' } : {}), ...options.env },
       stdio: ['ignore', log, log],
     });
   } else {

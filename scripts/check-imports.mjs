@@ -26,11 +26,14 @@ export const LAYERS = {
   backends: ['protocol', 'config', 'metrics', 'ipc', 'http', 'cluster'],
   shard: ['transport', 'backends', 'store', 'cluster', 'web', 'ipc', 'protocol', 'config', 'http', 'metrics', 'logger.ts'],
   // transport: the mTLS front (transport/mtls-front.ts) runs on the control plane's thread.
-  control: ['ipc', 'protocol', 'config', 'http', 'metrics', 'backends', 'store', 'cluster', 'transport'],
-  api: ['control', 'store', 'cluster', 'ipc', 'protocol', 'config', 'http', 'metrics'],
+  control: ['ipc', 'protocol', 'config', 'http', 'metrics', 'backends', 'store', 'cluster', 'transport', 'flex'],
+  api: ['control', 'store', 'cluster', 'ipc', 'protocol', 'config', 'http', 'metrics', 'flex'],
   emulator: ['protocol', 'http'],
+  // Flexibility prequalification (issue 18): asset keys, tokens, content store, DID registry, the NATS service.
+  flex: ['protocol', 'config', 'http', 'metrics', 'ipc', 'store', 'cluster', 'logger.ts'],
   // The process entry and its helpers sit on top.
   'main.ts': ['*'],
+  'commands.ts': ['*'],
   'cli.ts': ['*'],
   'logger.ts': ['config'],
   // Built from the schemas by scripts/build-validators.mjs; never edited by hand.
@@ -40,7 +43,7 @@ export const LAYERS = {
 /** External modules only these folders may import (everything else may not). */
 export const EXTERNAL = {
   'uWebSockets.js': ['transport'],
-  undici: ['backends', 'control', 'emulator'],
+  undici: ['backends', 'control', 'emulator', 'flex'],
   'prom-client': ['metrics'],
   ws: ['emulator'],
   // transport: the mTLS front (transport/mtls-front.ts, Node TLS for security profile 3, docs/security.md).
@@ -49,8 +52,9 @@ export const EXTERNAL = {
   'node:https': ['emulator'],
   // config: the TLS files are loaded once with createSecureContext when the configuration is (config/tls-files.ts).
   'node:tls': ['emulator', 'transport', 'config'],
-  '@nats-io/transport-node': ['cluster'],
-  '@nats-io/jetstream': ['cluster'],
+  // flex: the prequalification service's JetStream consumers (flex/consumer.ts) and issuer delivery.
+  '@nats-io/transport-node': ['cluster', 'flex'],
+  '@nats-io/jetstream': ['cluster', 'flex'],
   '@nats-io/kv': ['cluster'],
 };
 
@@ -69,6 +73,7 @@ export const MAIN_FILES = {
   'control/channels': 'control/channels/station-channel.ts',
   'control/webhook': 'control/webhook/events.ts',
   emulator: 'emulator/index.ts',
+  flex: 'flex/service.ts',
   'emulator/commands': 'emulator/commands/index.ts',
   'emulator/station': 'emulator/station/index.ts',
   'emulator/transport': 'emulator/transport/index.ts',

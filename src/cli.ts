@@ -1,5 +1,5 @@
 /** Command-line parsing: subcommands and flags, nothing else. */
-export type Command = 'serve' | 'check-config' | 'hash-password' | 'emulate' | 'help' | 'version';
+export type Command = 'serve' | 'check-config' | 'hash-password' | 'emulate' | 'flex' | 'help' | 'version';
 
 export interface CliOptions {
   command: Command;
@@ -9,7 +9,7 @@ export interface CliOptions {
   errors: string[];
 }
 
-const COMMANDS: readonly Command[] = ['serve', 'check-config', 'hash-password', 'emulate', 'help', 'version'];
+const COMMANDS: readonly Command[] = ['serve', 'check-config', 'hash-password', 'emulate', 'flex', 'help', 'version'];
 
 export const USAGE = `Usage: ocpp-router [command] [options]
 
@@ -18,6 +18,8 @@ Commands:
   check-config          validate the configuration, list every problem, exit non-zero if any
   hash-password [PW]    print a password hash for security.basicAuth (reads stdin without PW)
   emulate [options]     run emulated charge points (ocpp-router emulate --help; docs/emulator.md)
+  flex <command>        flexibility assets: create-asset, list, export-keys --out FILE, import-keys FILE
+                        (ocpp-router flex help; docs/flexibility.md)
   help                  show this text
   version               print the version
 
@@ -35,8 +37,8 @@ export function parseCli(argv: readonly string[]): CliOptions {
   let commandSeen = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (options.command === 'emulate' && commandSeen && arg !== '-c' && arg !== '--config' && !arg.startsWith('--config=')) {
-      // emulate: every other argument is its own (src/emulator/cli.ts), --help and --version included.
+    if ((options.command === 'emulate' || options.command === 'flex') && commandSeen && arg !== '-c' && arg !== '--config' && !arg.startsWith('--config=')) {
+      // emulate, flex: every other argument is their own (src/emulator/cli.ts, src/flex/cli.ts), --help included.
       options.args.push(arg);
     } else if (arg === '-c' || arg === '--config') {
       const value = argv[++i];

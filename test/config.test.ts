@@ -186,6 +186,8 @@ test('a document that is not an object is CONFIG_INVALID at (root)', (t) => {
 // ─── env ────────────────────────────────────────────────────────────────────────────────────────────
 
 /** A valid raw value and the config value it gives, for every table entry. */
+const FLEX_REGISTRY = '0xdca7ef03e98e0dc2b855be647c39abe984fcf21b';
+const FLEX_ISSUER = 'did:ethr:volta:0x1111111111111111111111111111111111111111';
 const ENV_SAMPLES: Record<string, [string, unknown]> = {
   LISTEN: ['127.0.0.1', '127.0.0.1'],
   PORT: ['8080', 8080],
@@ -280,6 +282,14 @@ const ENV_SAMPLES: Record<string, [string, unknown]> = {
   WEBHOOK_EVENTS: ['on', true],
   WEBHOOK_EVENTS_URL: ['https://events.example/hook', 'https://events.example/hook'],
   WEBHOOK_SIGNATURE_SECRET: ['k3y', 'k3y'],
+  // flexibility (src/flex/)
+  FLEX: ['on', true],
+  FLEX_KEK: ['a-key-encryption-key', 'a-key-encryption-key'],
+  OCPP_ROUTER_FLEX_KEK: ['another-encryption-key', 'another-encryption-key'],
+  FLEX_RPC_URL: ['http://127.0.0.1:8545', 'http://127.0.0.1:8545'],
+  FLEX_REGISTRY_ADDRESS: [FLEX_REGISTRY, FLEX_REGISTRY],
+  FLEX_TRUSTED_ISSUERS: [FLEX_ISSUER, [FLEX_ISSUER]],
+  FLEX_OPERATOR_KEY: [`0x${'ab'.repeat(32)}`, `0x${'ab'.repeat(32)}`],
 };
 
 const ENV_COMPANIONS: Record<string, Record<string, string>> = {
@@ -291,6 +301,7 @@ const ENV_COMPANIONS: Record<string, Record<string, string>> = {
   API_AUTH: { API_TOKENS: '0123456789abcdef' },
   WEBHOOK_AUTH: { WEBHOOK_TOKEN: 'tok' },
   WEBHOOK_EVENTS: { WEBHOOK_URL: 'http://127.0.0.1:8080/ocpp' },
+  FLEX: { FLEX_KEK: 'a-key-encryption-key', FLEX_RPC_URL: 'http://127.0.0.1:8545', FLEX_REGISTRY_ADDRESS: FLEX_REGISTRY, FLEX_TRUSTED_ISSUERS: FLEX_ISSUER, FLEX_OPERATOR_KEY: `0x${'ab'.repeat(32)}` },
 };
 
 test('env: every table entry sets its path', (t) => {
@@ -572,4 +583,16 @@ test('parsePasswordFile: entries, comments, blanks and problems', async () => {
   assert.ok(problems[3]!.startsWith('line 8:'));
   assert.equal(await verifyPassword('two', entries['CP2']), true);
   assert.deepEqual(parsePasswordFile(''), { entries: {}, problems: [] });
+});
+
+test('flexibility.enable without its settings: every missing one listed at once', () => {
+  assert.throws(
+    () => loadConfig({ env: {}, overrides: { flexibility: { enable: true, issuer: { deliver: 'http' } } } }),
+    (error: RouterError) => {
+      const paths = (error.details as ConfigProblem[]).map((p) => p.path).sort();
+      assert.deepEqual(paths, ['flexibility.chain.operatorPrivateKey', 'flexibility.chain.registryAddress', 'flexibility.chain.rpcUrl', 'flexibility.issuer.url', 'flexibility.keyEncryptionKey', 'flexibility.trustedIssuers']);
+      return true;
+    },
+  );
+  assert.throws(() => loadConfig({ env: { FLEX_KEK: 'short' } }), /flexibility\.keyEncryptionKey/);
 });

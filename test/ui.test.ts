@@ -485,6 +485,9 @@ test('transactions, a transaction with its chart, and the station page with the 
     assert.match(row, /2\.5 kWh/);
     assert.equal(await open.locator('a').getAttribute('href'), `#/transactions/${await runningId(h, 'TXA')}`);
     assert.equal(await page.getByRole('link', { name: 'All transactions of this station' }).getAttribute('href'), '#/transactions?identity=TXA');
+    // The flexibility panel (www/ui/flexibility.js) says the service is off and offers no registration.
+    await page.locator('#flexibility', { hasText: 'Flexibility prequalification is off' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Register as asset' }).isVisible(), false);
     // Recent messages come from the store at once (nothing was sent since the page opened).
     await page.locator('tr[data-source="store"][data-action="StopTransaction"][data-type="CALL"]').waitFor();
     // MeterValues are not journaled by default (store.journalExcept): their samples are on the transaction's page.

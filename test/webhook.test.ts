@@ -12,8 +12,40 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { encode as mpEncode, decode as mpDecode } from '@msgpack/msgpack';
+import { unpack as mpDecode } from 'msgpackr';
+import { WebhookClient } from '../src/backends/webhook/http-client.js';
 import { startTestServer, TestStation, waitFor, type TestServer } from './helpers/server.js';
+
+/**
+ * MessagePack written from the specification (github.com/msgpack/msgpack/blob/master/spec.md), not by msgpackr:
+ * the receiver answers with it, so a reply encoded by another implementation must decode. JSON-like values only;
+ * integers in the widest forms (uint64 0xcf, int64 0xd3) where they fit, to test those paths too.
+ */
+function specEncode(v: unknown): Buffer {
+  const u8 = (...b: number[]): Buffer => Buffer.from(b);
+  const sized = (n: number, fix: number, fixMax: number, codes: [number, number, number]): Buffer => {
+    if (n <= fixMax) return u8(fix | n);
+    const b = Buffer.alloc(5);
+    if (n < 0x100 && codes[0] !== 0) return u8(codes[0], n);
+    if (n < 0x10000) return (b.writeUInt8(codes[1], 0), b.writeUInt16BE(n, 1), b.subarray(0, 3));
+    return (b.writeUInt8(codes[2], 0), b.writeUInt32BE(n, 1), b);
+  };
+  if (v === null || v === undefined) return u8(0xc0);
+  if (v === true || v === false) return u8(v ? 0xc3 : 0xc2);
+  if (typeof v === 'number') {
+    const b = Buffer.alloc(9);
+    if (Number.isInteger(v) && v >= 0 && v < 128) return u8(v);
+    if (Number.isSafeInteger(v)) return (b.writeUInt8(v >= 0 ? 0xcf : 0xd3, 0), v >= 0 ? b.writeBigUInt64BE(BigInt(v), 1) : b.writeBigInt64BE(BigInt(v), 1), b);
+    return (b.writeUInt8(0xcb, 0), b.writeDoubleBE(v, 1), b);
+  }
+  if (typeof v === 'string') {
+    const bytes = Buffer.from(v, 'utf8');
+    return Buffer.concat([sized(bytes.length, 0xa0, 31, [0xd9, 0xda, 0xdb]), bytes]);
+  }
+  if (Array.isArray(v)) return Buffer.concat([sized(v.length, 0x90, 15, [0, 0xdc, 0xdd]), ...v.map(specEncode)]);
+  const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
+  return Buffer.concat([sized(entries.length, 0x80, 15, [0, 0xde, 0xdf]), ...entries.flatMap(([k, x]) => [specEncode(k), specEncode(x)])]);
+}
 
 interface Received {
   path: string;
@@ -49,7 +81,7 @@ class Receiver {
         const answer = this.handler(body, received) ?? { body: defaultReply(body) };
         if (answer.hang) return;
         const send = (): void => {
-          const payload = answer.raw ?? (answer.contentType?.includes('msgpack') ? Buffer.from(mpEncode(answer.body)) : JSON.stringify(answer.body ?? {}));
+          const payload = answer.raw ?? (answer.contentType?.includes('msgpack') ? specEncode(answer.body) : JSON.stringify(answer.body ?? {}));
           res.writeHead(answer.status ?? 200, { 'content-type': answer.contentType ?? 'application/json' });
           res.end(payload);
         };
@@ -244,11 +276,32 @@ test('HMAC-SHA256 signature over the exact body; msgpack bodies both ways', asyn
   assert.equal(r.headers['content-type'], 'application/msgpack');
   assert.equal(r.body.identity, 'CP-6');
   assert.equal(r.headers['x-ocpp-signature'], `sha256=${createHmac('sha256', 'sh!').update(r.raw).digest('hex')}`);
+  // The request is plain MessagePack: maps (not msgpackr records), no key for an undefined value.
+  assert.equal(r.raw[0]! & 0xf0, 0x80, 'a fixmap');
+  assert.ok(!('reply' in r.body) || r.body.reply !== undefined);
   // A JSON reply to a msgpack request is read by its Content-Type.
   rx.handler = undefined as never;
   rx.handler = () => undefined;
   const a2 = await s.call('StatusNotification', STATUS);
   assert.deepEqual(a2[2], {});
+});
+
+test('WebhookClient msgpack: the request has no undefined keys; a reply from another MessagePack encoder (str8, map16, uint64, int64, float64) decodes to plain objects', async (t) => {
+  const rx = new Receiver();
+  await rx.start();
+  t.after(() => rx.stop());
+  const client = new WebhookClient({ url: rx.url('/direct'), authorization: 'None', username: '', password: '', token: '', contentType: 'msgpack', timeoutMs: 2000, connections: 1, keepAliveTimeoutMs: 1000, secret: null, maxReplyBytes: 1 << 20 } as never);
+  t.after(() => client.close());
+  const wide = { status: 'Accepted', parent: 'P'.repeat(40), big: 4_294_967_296, negative: -5_000_000_000, ratio: 0.25, nested: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, [i, null, true, 'é']])) };
+  rx.handler = () => ({ body: wide, contentType: 'application/msgpack' });
+  const reply = await client.post({ identity: 'CP', gone: undefined, at: 1.5 });
+  assert.deepEqual(reply, wide);
+  assert.equal(Object.getPrototypeOf(reply), Object.prototype, 'a plain object, not a Map');
+  const raw = rx.requests[0]!.raw;
+  assert.deepEqual([...raw], [...specEncode({ identity: 'CP', at: 1.5 })], 'the same bytes as the spec encoder: fixmap, fixstr, float64, no key for undefined');
+  // A truncated reply (a two-entry map with one key and no value) is a body failure, not a crash.
+  rx.handler = () => ({ raw: Buffer.from([0x82, 0xa1, 0x61]), contentType: 'application/msgpack' });
+  await assert.rejects(client.post({ identity: 'CP' }), (e: Error & { reason?: string }) => e.reason === 'body');
 });
 
 test('batching: one POST carries several stations\' requests; replies matched by identity + uniqueId in any order; a missing reply fails only its message', async (t) => {

@@ -19,6 +19,7 @@ import { preflight, withCors } from '../http/cors.js';
 import { parseForm } from '../protocol/commands/form-body.js';
 import { RouteTable, type Route, type RouteContext } from './route-table.js';
 import { storeRoutes } from './store-routes.js';
+import { flexRoutes } from './flex-routes.js';
 import { byIdentityOrder, chargePointItem, decodeCursor, encodeCursor, matches, mergeCluster, readFilter, sortedByIdentity, stationView, type StationFilter, type StationLike } from './station-views.js';
 
 
@@ -339,6 +340,8 @@ export function createApi(server: RouterServer): ApiHandler {
     { method: 'POST', path: `${API_PREFIX}/commands`, access: 'operator', handle: bulkCommand },
     // The store: transactions, reservations, id tags, journal, removing stations (src/api/store-routes.ts).
     ...storeRoutes(server, API_PREFIX),
+    // Flexibility prequalification: assets, claims (src/api/flex-routes.ts).
+    ...flexRoutes(server, API_PREFIX),
   ]);
 
   const dispatch = (request: WebRequest): WebResponse | Promise<WebResponse> => {

@@ -10,6 +10,8 @@ import type { TransactionFilter, TransactionView } from '../store/engine.js';
 import { errorResponse, jsonResponse, type WebRequest, type WebResponse } from '../http/types.js';
 import { parseForm } from '../protocol/commands/form-body.js';
 import type { Route, RouteContext } from './route-table.js';
+import { csvText, iso } from '../store/export-csv.js';
+import { ErrorCode, RouterError } from '../protocol/errors.js';
 
 const LIST_MAX = 10_000;
 const PAGE_DEFAULT = 100;
@@ -54,7 +56,6 @@ function time(name: string, raw: unknown, problems: string[]): number | undefine
   return value;
 }
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /** The ocpp-cs TransactionList item (plus `transactionId`, the station's id, and `open`). */
 function ocppCsTransaction(t: TransactionView): Record<string, unknown> {
@@ -76,14 +77,11 @@ function ocppCsTransaction(t: TransactionView): Record<string, unknown> {
   };
 }
 
-function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+function csv(header: string[], rows: unknown[][], filename: string): WebResponse {
+  return csvBody(csvText(header, rows), filename);
 }
 
-function csv(header: string[], rows: unknown[][], filename: string): WebResponse {
-  const body = [header.join(','), ...rows.map((r) => r.map(csvCell).join(','))].join('\r\n') + '\r\n';
+function csvBody(body: string, filename: string): WebResponse {
   return { status: 200, headers: { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${filename}"` }, body };
 }
 
@@ -94,7 +92,19 @@ function wantsCsv(ctx: RouteContext): boolean {
 export function storeRoutes(server: RouterServer, prefix: string): Route[] {
   const withStore = (fn: (store: StoreClient, ctx: RouteContext) => Promise<WebResponse> | WebResponse) => (ctx: RouteContext): Promise<WebResponse> | WebResponse => {
     const store = server.store;
-    return store === null ? storeOff() : fn(store, ctx);
+    if (store === null) return storeOff();
+    // A long read whose pool thread died (or failed) is a 503 saying so; the pool has replaced the thread.
+    const readFailed = (error: unknown): WebResponse => {
+      const details = error instanceof RouterError && error.code === ErrorCode.PERSISTENCE ? (error.details as { reason?: string } | undefined) : undefined;
+      if (details?.reason === 'STORE_READ_FAILED') return errorResponse(503, (error as Error).message, { reason: 'STORE_READ_FAILED' });
+      throw error;
+    };
+    try {
+      const result = fn(store, ctx);
+      return result instanceof Promise ? result.catch(readFailed) : result;
+    } catch (error) {
+      return readFailed(error);
+    }
   };
 
   const ocppCsList = (kind: 'TransactionList' | 'ReservationList') =>
@@ -148,11 +158,8 @@ export function storeRoutes(server: RouterServer, prefix: string): Route[] {
       else problems.push('before must be a transaction id (the nextBefore of the previous page)');
     }
     if (problems.length > 0) return errorResponse(400, 'bad query', { problems });
+    if (csvMode) return csvBody(await store.transactionsCsv(filter), 'transactions.csv');
     const page = await store.query('transactions', filter);
-    if (csvMode) {
-      const cols: Array<keyof TransactionView> = ['id', 'identity', 'transactionId', 'connector', 'idTag', 'startedAt', 'stoppedAt', 'meterStart', 'meterStop', 'energyWh', 'powerW', 'stopReason', 'open'];
-      return csv(cols as string[], page.items.map((t) => cols.map((c) => (c === 'startedAt' || c === 'stoppedAt' ? iso(t[c] as number | null) : t[c]))), 'transactions.csv');
-    }
     return jsonResponse(200, { items: page.items, nextBefore: page.nextBefore });
   });
 

@@ -63,8 +63,14 @@ export class NatsLink {
   #first: Promise<NatsConnection>;
   #resolveFirst!: (nc: NatsConnection) => void;
   #lastError: string | null = null;
+  #retryFirstConnectHere: boolean;
 
-  constructor(config: NatsConnectionConfig, name: string, log: LinkLog) {
+  /**
+   * `retryFirstConnectHere`: the link's own loop retries a failed first connect (instead of the client waiting in
+   * connect()), so close() ends a link that never connected and leaves nothing running (flex/service.ts).
+   */
+  constructor(config: NatsConnectionConfig, name: string, log: LinkLog, options: { retryFirstConnectHere?: boolean } = {}) {
+    this.#retryFirstConnectHere = options.retryFirstConnectHere ?? false;
     this.#config = config;
     this.#name = name;
     this.#log = log;
@@ -109,6 +115,7 @@ export class NatsLink {
     while (!this.#closed) {
       try {
         const options = connectionOptions(this.#config, this.#name);
+        if (this.#retryFirstConnectHere) options.waitOnFirstConnect = false;
         options.reconnectDelayHandler = () => backoffMs(++this.#failures, { initialMs: this.#config.reconnectWaitMs, maxMs: this.#config.reconnectMaxWaitMs, jitter: [0.5, 1.5] });
         const nc = await connect(options);
         if (this.#closed) {

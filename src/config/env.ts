@@ -226,6 +226,14 @@ export const ENV_TABLE: readonly EnvEntry[] = Object.freeze([
   entry('NATS_CREDS', 'cluster.nats.credsFile', 'path', parseString, 'NATS credentials file.'),
   entry('CLUSTER_EVENTS', 'cluster.events.enable', BOOL, parseBoolean, 'Publish the fleet\'s events to JetStream.'),
   entry('NATS_ON_FAILURE', 'nats.onFailure', NATS_ON_FAILURE.join('|'), parseEnum(NATS_ON_FAILURE), 'NATS backend failure mode.'),
+  // flexibility (src/flex/): the key-encryption key and the operator key are secrets, best given by env
+  entry('FLEX', 'flexibility.enable', BOOL, parseBoolean, 'Run flexibility prequalification.'),
+  entry('OCPP_ROUTER_FLEX_KEK', 'flexibility.keyEncryptionKey', 'string', parseString, 'Key-encryption key of the asset keys (`FLEX_KEK` wins if both are set).'),
+  entry('FLEX_KEK', 'flexibility.keyEncryptionKey', 'string', parseString, 'Key-encryption key of the asset keys.'),
+  entry('FLEX_RPC_URL', 'flexibility.chain.rpcUrl', 'URL', parseString, 'JSON-RPC endpoint of the DID registry\'s chain.'),
+  entry('FLEX_REGISTRY_ADDRESS', 'flexibility.chain.registryAddress', '0x address', parseString, 'Address of the ERC-1056 DID registry.'),
+  entry('FLEX_TRUSTED_ISSUERS', 'flexibility.trustedIssuers', 'comma list', parseList(parseString), 'DIDs of the issuers whose claims are accepted.'),
+  entry('FLEX_OPERATOR_KEY', 'flexibility.chain.operatorPrivateKey', 'hex', parseString, 'Private key of the operator that relays DID registry writes.'),
   // store (src/store/)
   entry('STORE_ENGINE', 'store.engine', STORE_ENGINES.join('|'), parseEnum(STORE_ENGINES), 'Store engine.'),
   entry('DATABASE_URL', 'store.postgres.url', 'URL', parseString, 'PostgreSQL of the store (the usual name).'),

@@ -196,6 +196,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     const file = config.tls[key];
     if (file !== null) config.tls[key] = resolve(cwd, file);
   }
+  config.flexibility.contentDir = resolve(config.dataDir, config.flexibility.contentDir ?? 'ipfs');
+  if (config.flexibility.chain.operatorKeyFile !== null) config.flexibility.chain.operatorKeyFile = resolve(cwd, config.flexibility.chain.operatorKeyFile);
   if (config.tls.clientCertHeader !== null) config.tls.clientCertHeader = config.tls.clientCertHeader.toLowerCase();
   const tlsProblems = tlsFileProblems(config.tls).map((p) => ({ ...p, source: sources.of(p.path) }));
   if (tlsProblems.length > 0) {

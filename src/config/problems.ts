@@ -5,6 +5,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isPasswordHash } from './password-hash.js';
+import { flexProblems } from './schema-flex.js';
 import { configSchema, PASSWORD_HASH_PATTERN, type SchemaNode } from './schema.js';
 
 type JsonObject = { [key: string]: unknown };
@@ -186,6 +187,8 @@ export function semanticProblems(data: JsonObject): { path: string; message: str
   if (events['enable'] === true && events['url'] === null && webhook['url'] === null) {
     out.push({ path: 'webhook.events.url', message: 'webhook.events.enable needs webhook.events.url or webhook.url (events would go nowhere)' });
   }
+  const store = isPlainObject(data['store']) ? data['store'] : {};
+  if (isPlainObject(data['flexibility'])) out.push(...flexProblems(data['flexibility'], store['engine']));
   return out;
 }
 

@@ -36,6 +36,9 @@ export const storeSchema: SchemaNode = object('Where what stations send is kept:
       default: 'NORMAL',
       description: '`NORMAL`: a committed write survives a killed process; `FULL`: also a power loss (an fsync per commit); `OFF`: neither (tests, benchmarks).',
     },
+    readPool: object('Long reads (CSV exports, transaction lists over 1000 rows, the whole station list) in a pool of threads (piscina), each with its own read-only connection to the file (WAL: readers never block the writer), so the store thread keeps committing while they run. Page-sized reads stay on the store thread.', {
+      threads: int(0, 16, 1, 'Threads of the pool (each holds one connection); 0 = off: every read runs on the store thread.'),
+    }),
   }),
   postgres: object('PostgreSQL (`store.engine: "postgres"`).', {
     url: {

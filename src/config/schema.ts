@@ -8,6 +8,7 @@ import { OCPP_VERSIONS } from '../protocol/versions.js';
 import { MIB, PASSWORD_HASH_PATTERN, bool, int, object, type SchemaNode } from './schema-nodes.js';
 import { pgFunctionSchema, storeSchema } from './schema-store.js';
 import { clusterSchema, natsBackendSchema } from './schema-cluster.js';
+import { flexSchema } from './schema-flex.js';
 import { limitsSchema, securitySchema, tlsSchema } from './schema-security.js';
 
 export type { SchemaNode } from './schema-nodes.js';
@@ -329,6 +330,8 @@ export const configSchema: SchemaNode = {
     // --- cluster and NATS (src/cluster/; docs/cluster.md) ---
     cluster: clusterSchema,
     nats: natsBackendSchema,
+    // --- flexibility prequalification (src/flex/; docs/flexibility.md) ---
+    flexibility: flexSchema,
     dataDir: {
       type: 'string',
       minLength: 1,

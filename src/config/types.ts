@@ -213,10 +213,12 @@ export interface Config {
   };
   /** The NATS backend (`backend: "nats"`). */
   nats: { timeoutMs: number; onFailure: 'error' | 'responder'; fallback: { stream: string; maxAgeS: number; spoolMaxBytes: number } };
+  /** Flexibility prequalification (src/flex/; docs/flexibility.md). */
+  flexibility: FlexConfig;
   /** Where what stations send is kept (src/store/). */
   store: {
     engine: 'sqlite' | 'postgres' | 'off';
-    sqlite: { file: string; synchronous: 'OFF' | 'NORMAL' | 'FULL' };
+    sqlite: { file: string; synchronous: 'OFF' | 'NORMAL' | 'FULL'; readPool: { threads: number } };
     postgres: { url: string | null; poolSize: number; connectTimeoutS: number };
     onFailure: 'error' | 'spool';
     spool: { maxBytes: number };
@@ -244,4 +246,23 @@ export interface NatsConnectionConfig {
   connectTimeoutMs: number;
   reconnectWaitMs: number;
   reconnectMaxWaitMs: number;
+}
+
+export interface FlexConfig {
+  enable: boolean;
+  keyEncryptionKey: string | null;
+  chain: { rpcUrl: string | null; chainId: number; network: string; registryAddress: string | null; operatorKeyFile: string | null; operatorPrivateKey: string | null; timeoutMs: number; validityS: number };
+  nats: { servers: string[] };
+  subjects: { prequalification: string[]; claim: string[]; events: string };
+  stream: string;
+  maxAgeS: number;
+  consumers: { requests: string; claims: string };
+  maxDeliver: number;
+  ackWaitMs: number;
+  backoffMs: number[];
+  deadLetterSubject: string;
+  claim: { type: string; version: number; evidencePeriodDays: number };
+  issuer: { deliver: 'nats' | 'http'; subject: string; url: string | null; did: string | null };
+  trustedIssuers: string[];
+  contentDir: string | null;
 }

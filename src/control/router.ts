@@ -1,11 +1,12 @@
 /**
- * The control plane (main thread): starts the store, the shard set and the mTLS front, keeps the station registry,
- * hands out transaction id blocks, reaches any station through its StationChannel, serves the HTTP requests the
- * shards forward (the REST API), reloads configuration and stops everything; `main.ts` drives it from signals,
- * tests directly. Its parts: shard-set.ts (shard threads), station-registry.ts and registry-store.ts (every station
- * seen), channels/ (how a CALL reaches a station), live-log.ts, soap-stations.ts (OCPP-S), webhook/ (spool,
- * deliveries, events), id-tags.ts, transaction-id-store.ts (ids unique across restarts), front-host.ts.
+ * The control plane (main thread, or the control worker: control-thread.ts): starts the store, the shard set and the
+ * mTLS front, keeps the station registry, hands out transaction id blocks, reaches any station through its
+ * StationChannel, serves the HTTP requests the shards forward (the REST API), reloads configuration and stops
+ * everything; `commands.ts` drives it from signals, tests directly. Its parts: shard-set.ts, station-registry.ts and
+ * registry-store.ts, channels/, live-log.ts, soap-stations.ts, webhook/, id-tags.ts, transaction-id-store.ts, front-host.ts;
+ * ../flex/ (prequalification).
  */
+import { warnUnlimitedYoungGeneration } from './control-thread.js';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
@@ -35,6 +36,8 @@ import { ClusterMember, type MemberHost } from './cluster-member.js';
 import { clusterMetrics } from '../metrics/cluster-metrics.js';
 import type { WebhookControl, WebhookEventName } from './webhook/delivery.js';
 import { FrontHost } from './front-host.js';
+import type { FlexService } from '../flex/service.js';
+import { flexMetrics } from '../flex/metrics.js';
 import { listeningOn, LISTENER_SETTINGS, PHASE_MESSAGES, runtimeVersion, type RouterPhase } from './phase.js';
 
 export type { RouterPhase } from './phase.js';
@@ -46,10 +49,7 @@ export interface RouterServerOptions {
   logger: Logger;
   /** Honour test-only control messages (crash a shard). */
   testHooks?: boolean;
-  /**
-   * Builds the handler of the HTTP requests shards forward (the REST API). Installed before the first shard
-   * listens, so no request ever meets a router without its API.
-   */
+  /** Builds the handler of the HTTP requests shards forward (the REST API); installed before the first shard listens. */
   http?: (server: RouterServer) => WebHandler;
 }
 
@@ -66,6 +66,8 @@ export class RouterServer {
   #registryStore: RegistryStore | null = null;
   #idTagList: IdTagList | null = null;
   #cluster: ClusterMember | null = null;
+  /** Flexibility prequalification (src/flex/), set at start when `flexibility.enable`; loaded only then (ethers, Helia). */
+  flex: FlexService | null = null;
   #stopped: Promise<void> | null = null;
   /** The shard-set swap in progress (reload with new listeners), chained. */
   #relistening: Promise<void> = Promise.resolve();
@@ -94,6 +96,7 @@ export class RouterServer {
     try {
       await server.#start();
     } catch (error) {
+      await server.flex?.close().catch(() => undefined);
       await server.#soap.close();
       await server.#presence.close();
       await server.#registryStore?.close().catch(() => undefined);
@@ -147,6 +150,7 @@ export class RouterServer {
       this.#idTagList = new IdTagList(this.#store.client, () => this.#shards);
       this.#registryStore = new RegistryStore(this.registry, this.#store.client, this.#logger);
       await this.#registryStore.start(config.dataDir);
+      if (config.flexibility.enable) this.flex = await (await import('../flex/service.js')).FlexService.start({ config, store: this.#store.client, station: (identity) => this.registry.get(identity), logger: this.#logger });
     }
     await this.#webhook.start();
     // Before the shards: in a cluster every transaction id block comes from the cluster's counter.
@@ -156,6 +160,7 @@ export class RouterServer {
     await this.#idTagList?.load();
     if (this.#phase === 'starting') this.#phase = 'running';
     this.#logger.info({ listen: config.server.listen, port: this.port, tlsPort: this.ports.tls, shards: this.#shards.shards, path: config.ocpp.path, subprotocols: config.ocpp.subprotocols, runtime: runtimeVersion() }, `ocpp-router listening on ${listeningOn(config, this.port, this.ports.tls)}`);
+    warnUnlimitedYoungGeneration(this.#logger);
   }
 
   /** Starts a set of shards with `config` (at start, and when a reload changes what they listen with). */
@@ -232,9 +237,8 @@ export class RouterServer {
   }
 
   /**
-   * Sends a CALL to a station, however it is reached, and resolves with its CALLRESULT payload. Rejects with
-   * STATION_NOT_FOUND, STATION_NOT_CONNECTED, CALL_TIMEOUT, CALL_ERROR, PAYLOAD_INVALID … The answer is posted
-   * as a webhook CommandResult event when events are on.
+   * A CALL to a station, however it is reached: its CALLRESULT payload, or STATION_NOT_FOUND, STATION_NOT_CONNECTED,
+   * CALL_TIMEOUT, CALL_ERROR, PAYLOAD_INVALID … The answer is a webhook CommandResult event when events are on.
    */
   call(identity: string, action: string, payload: Record<string, unknown>, options?: number | CallOptions): Promise<Record<string, unknown>> {
     const opts = typeof options === 'number' ? { timeoutMs: options } : options;
@@ -274,17 +278,11 @@ export class RouterServer {
 
   /** Counters and connection counts from every shard (zeros for a shard that is restarting). */
   shardStats(): Promise<ShardStats[]> {
-    return Promise.all(
-      Array.from({ length: this.#shards.shards }, (_, shard) =>
-        this.#shards.request(shard, 'stats', null).catch((): ShardStats => ({ shardId: shard, connections: 0, counters: {}, heap: { used: 0, total: 0, external: 0 } })),
-      ),
-    );
+    const none = (shard: number): ShardStats => ({ shardId: shard, connections: 0, counters: {}, heap: { used: 0, total: 0, external: 0 } });
+    return Promise.all(Array.from({ length: this.#shards.shards }, (_, shard) => this.#shards.request(shard, 'stats', null).catch(() => none(shard))));
   }
 
-  /**
-   * The Prometheus text exposition over the main thread and every shard (a shard that is restarting is
-   * missing from one scrape; its counters restart at 0, which Prometheus' rate() treats as a reset).
-   */
+  /** Prometheus text over the main thread and every shard (a restarting shard's counters restart at 0: a reset for rate()). */
   async metricsText(): Promise<{ contentType: string; body: string }> {
     const metrics = (this.#metrics ??= new ControlMetrics({
       stationsKnown: () => this.registry.size,
@@ -294,6 +292,7 @@ export class RouterServer {
       soap: () => this.#soap.metricsJson(),
       store: () => this.#store?.metrics() ?? Promise.resolve([]),
       cluster: () => this.#cluster?.metrics() ?? clusterMetrics(null),
+      flex: () => this.flex?.metrics() ?? flexMetrics(null),
       // The REST API (src/api/index.ts) counts its refusals.
       api: () => (this.#httpHandler as WebHandler & { metricsJson?: () => MetricJson[] }).metricsJson?.() ?? [],
     }));
@@ -307,14 +306,14 @@ export class RouterServer {
   }
 
   /**
-   * Applies a new configuration. Settings the running shards take on the fly are sent to them; a change of
-   * what they listen with (address, port, shard count, path, frame limit, ping interval) starts a new set of
-   * shards (see #relisten); `dataDir` needs a process restart and is returned.
+   * Applies a new configuration. Settings the running shards take on the fly are sent to them; a change of what they
+   * listen with (address, port, shard count, path, frame limit, ping interval) starts a new set of shards (see
+   * #relisten); `dataDir` needs a process restart and is returned.
    */
   reload(config: Config): { needRestart: string[]; relisten: string[]; done: Promise<void> } {
     const old = this.#config;
     const relisten = LISTENER_SETTINGS.filter(([, get]) => get(config) !== get(old)).map(([name]) => name);
-    const needRestart = [...(config.dataDir !== old.dataDir ? ['dataDir'] : []), ...(JSON.stringify(config.cluster) !== JSON.stringify(old.cluster) ? ['cluster'] : []), ...(JSON.stringify(config.tls.front) !== JSON.stringify(old.tls.front) ? ['tls.front'] : [])];
+    const needRestart = [...(config.dataDir !== old.dataDir ? ['dataDir'] : []), ...(JSON.stringify(config.cluster) !== JSON.stringify(old.cluster) ? ['cluster'] : []), ...(JSON.stringify(config.tls.front) !== JSON.stringify(old.tls.front) ? ['tls.front'] : []), ...(JSON.stringify(config.flexibility) !== JSON.stringify(old.flexibility) ? ['flexibility'] : [])];
     this.#front.reload(config);
     this.#config = config;
     this.#logger.level = config.log.level;
@@ -331,10 +330,9 @@ export class RouterServer {
   }
 
   /**
-   * New listeners: the running shards stop as on TERM (in-flight work finishes, stations are closed with 1001
-   * and reconnect), then a new set starts with the new configuration. The API and the stations are unreachable
-   * in between (typically well under a second plus the in-flight work). If the new set cannot start (a port in
-   * use), the previous listeners come back.
+   * New listeners: the running shards stop as on TERM (in-flight work finishes, stations are closed with 1001 and
+   * reconnect), then a new set starts with the new configuration. The API and the stations are unreachable in between
+   * (typically well under a second plus the in-flight work); if the new set cannot start, the previous ones come back.
    */
   async #relisten(config: Config, previous: Config, changed: string[]): Promise<void> {
     if (this.#stopped !== null) return;
@@ -384,6 +382,7 @@ export class RouterServer {
       }
       await this.#presence.close();
       await this.#cluster?.close();
+      await this.flex?.close();
       await this.#registryStore?.close();
       // After the shards: their last spool entries arrived before they stopped.
       await this.#webhook.close();

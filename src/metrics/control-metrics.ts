@@ -20,6 +20,8 @@ export interface ControlView {
   soap?(): MetricJson[];
   /** The cluster's metrics (src/metrics/cluster-metrics.ts), when this node is in one. */
   cluster?(): MetricJson[];
+  /** Flexibility prequalification (src/metrics/flex-metrics.ts). */
+  flex?(): MetricJson[];
   /** The API layer's metrics (src/api/index.ts: refusals by reason). */
   api?(): MetricJson[];
   /** The store thread's metrics (src/metrics/store-metrics.ts), asked for at each scrape. */
@@ -64,6 +66,7 @@ export class ControlMetrics {
       ...(this.#view.webhook?.() ?? []),
       ...(this.#view.soap?.() ?? []),
       ...(this.#view.cluster?.() ?? []),
+      ...(this.#view.flex?.() ?? []),
       ...(this.#view.api?.() ?? []),
     ];
   }

@@ -4,6 +4,7 @@
  * a StoreClient. An engine writes a batch of records in one transaction and answers the queries below.
  */
 import type { SampleRow, StationRow, StoreRecord } from './records.js';
+import type { FlexOps } from './flex-sql.js';
 
 /** A transaction as the API shows it. Energy in Wh; times epoch ms. */
 export interface TransactionView {
@@ -111,6 +112,8 @@ export interface StoreEngine {
   /** Writes the batch in one transaction; rejects (and keeps nothing of it) on failure. */
   write(batch: readonly StoreWrite[]): Promise<void>;
   query<K extends keyof StoreQueries>(kind: K, args: StoreQueries[K][0]): Promise<StoreQueries[K][1]>;
+  /** One flexibility operation in its own transaction, committed when it resolves (./flex-sql.ts). */
+  flex<K extends keyof FlexOps>(op: K, args: FlexOps[K][0]): Promise<FlexOps[K][1]>;
   /** Deletes up to `max` rows older than `before` from the pruned tables; resolves with how many. */
   prune(before: number, max: number): Promise<number>;
   close(): Promise<void>;

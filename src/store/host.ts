@@ -9,16 +9,21 @@ import { StoreClient } from './client.js';
 import type { FromStoreThread, ToStoreThread } from './protocol.js';
 import { storeMetrics } from '../metrics/store-metrics.js';
 import type { MetricJson } from '../metrics/metric-json.js';
+import { isLongRead, StoreReadPool } from './sqlite/read-pool.js';
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url);
 
 export class StoreHost {
   readonly client: StoreClient;
+  /** The long reads' threads (SQLite with `store.sqlite.readPool.threads` > 0), else null. */
+  readonly readPool: StoreReadPool | null;
   #worker: Worker;
 
-  private constructor(worker: Worker) {
+  private constructor(worker: Worker, readPool: StoreReadPool | null) {
     this.#worker = worker;
-    this.client = new StoreClient(this.connect());
+    this.readPool = readPool;
+    const longReads = readPool === null ? null : { isLong: isLongRead, run: <R>(task: Parameters<typeof isLongRead>[0]) => readPool.run<R>(task) };
+    this.client = new StoreClient(this.connect(), longReads);
   }
 
   /** Starts the store thread and waits until its engine is open (migrations applied). Null when the store is off. */
@@ -40,7 +45,9 @@ export class StoreHost {
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new RouterError(ErrorCode.PERSISTENCE, `the store thread exited with code ${code} before it was ready`)));
     });
-    return new StoreHost(worker);
+    // Started once the store thread has applied the migrations: the pool's connections only read.
+    const threads = config.store.sqlite.readPool.threads;
+    return new StoreHost(worker, config.store.engine === 'sqlite' && threads > 0 ? new StoreReadPool(config.store.sqlite.file, threads) : null);
   }
 
   /** A new port to the store thread (for a shard, at each spawn: a restarted shard gets a new one). */
@@ -55,8 +62,9 @@ export class StoreHost {
     return this.client.status().then(storeMetrics, () => []);
   }
 
-  /** Commits what waits, closes the engine, ends the thread. */
+  /** Ends the read pool (reads still running fail), commits what waits, closes the engine, ends the thread. */
   async stop(): Promise<void> {
+    await this.readPool?.close();
     const stopped = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));
     this.#worker.postMessage({ t: 'stop' } satisfies ToStoreThread);
     const timer = setTimeout(() => void this.#worker.terminate(), 15_000);

@@ -6,6 +6,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { StoreQueries, StoreWrite } from './engine.js';
 import type { WriteOutcome } from './writer.js';
+import type { FlexOps } from './flex-sql.js';
 import type { StoreView } from '../metrics/store-metrics.js';
 
 /** What the store thread reports (its metrics: src/metrics/store-metrics.ts). */
@@ -15,6 +16,7 @@ export type StoreRequests = {
   write: [StoreWrite[], WriteOutcome];
   query: [{ kind: keyof StoreQueries; args: unknown }, unknown];
   status: [null, StoreStatus];
+  flex: [{ op: keyof FlexOps; args: unknown }, unknown];
 };
 
 /** The store thread asks nothing. */

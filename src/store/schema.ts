@@ -6,6 +6,8 @@
  * Times are epoch milliseconds (INTEGER / BIGINT) so both engines compare and page them the same way; JSON is
  * TEXT in SQLite and JSONB in PostgreSQL (JSON for the journal, which is mostly written).
  */
+import { flexMigration } from './flex-sql.js';
+
 export interface Migration {
   version: number;
   name: string;
@@ -168,7 +170,10 @@ CREATE INDEX commands_at ON commands (requested_at);
 }
 
 export function migrations(dialect: Dialect): Migration[] {
-  return [{ version: 1, name: 'stations, transactions, meter values, events, journal, id tags, reservations, commands', sql: v1(dialect) }];
+  return [
+    { version: 1, name: 'stations, transactions, meter values, events, journal, id tags, reservations, commands', sql: v1(dialect) },
+    { version: 2, name: 'flexibility assets, prequalification claims and their history', sql: flexMigration(dialect) },
+  ];
 }
 
 /** The table that records applied migrations (created before any migration runs). */

@@ -33,6 +33,7 @@ function serve(port: MessagePort): void {
     handlers: {
       write: (writes) => writer.submit(writes),
       query: ({ kind, args }) => engine.query(kind as keyof StoreQueries, args as never),
+      flex: ({ op, args }) => engine.flex(op, args as never),
       status: () => {
         const h = writer.commitSeconds;
         return { engine: engine.name, mode: writer.mode, spool: { entries: spool?.size ?? 0, bytes: spool?.bytes ?? 0 }, stats: { ...writer.stats }, commitSeconds: { counts: h.counts, sum: h.sum, count: h.count, bounds: h.bounds } };

@@ -9,6 +9,7 @@ import { schemaForm } from './schema-form.js';
 import { LiveLog } from './livelog.js';
 import { connectorKeys } from './status.js';
 import { stationStatus } from './status.js';
+import { flexibilityPanel } from './flexibility.js';
 
 const RECENT = 200;
 const STORED = 100;
@@ -83,7 +84,8 @@ export function stationPage(main, identity) {
     storedNote,
     h('div', { style: { 'max-height': '420px', overflow: 'auto' } }, h('table.plain.mono', h('caption.sr-only', 'Recent messages, newest first'), h('thead', h('tr', ['Time', 'Dir', 'Type', 'Action', 'Id', 'Payload'].map((x) => h('th', { scope: 'col', text: x })))), recentBody)),
   );
-  const body = h('div', { hidden: true }, h('div.grid.cols-3', connPanel, bootPanel, connectorsPanel), h('div', { style: { height: '1rem' } }), txPanel, cmdPanel, recentPanel);
+  const flex = flexibilityPanel(identity, ac.signal);
+  const body = h('div', { hidden: true }, h('div.grid.cols-3', connPanel, bootPanel, connectorsPanel), h('div', { style: { height: '1rem' } }), txPanel, flex.panel, cmdPanel, recentPanel);
   main.append(h('p', h('a', { href: '#/', text: '← Fleet' })), title, notFound, body);
 
   function render(s) {
@@ -148,6 +150,7 @@ export function stationPage(main, identity) {
     startLog();
     loadStored();
     loadTx();
+    flex.refresh();
   }
 
   async function load() {

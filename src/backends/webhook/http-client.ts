@@ -8,7 +8,7 @@ import { createHmac } from 'node:crypto';
 // The package by path: under Bun a bare 'undici' is Bun's own partial copy, whose Pool/Agent request() yields no
 // statusCode (src/transport/runtime.ts); under Node both are the same module.
 import { Pool } from 'undici/index.js';
-import { encode as msgpackEncode, decode as msgpackDecode } from '@msgpack/msgpack';
+import { Packr } from 'msgpackr';
 import type { Config } from '../../config/types.js';
 import type { WebhookFailureReason } from '../../metrics/webhook-metrics.js';
 
@@ -16,6 +16,15 @@ import type { WebhookFailureReason } from '../../metrics/webhook-metrics.js';
 export const SIGNATURE_HEADER = 'x-ocpp-signature';
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const CONTENT_TYPES = { json: 'application/json', msgpack: 'application/msgpack' } as const;
+
+/**
+ * Plain MessagePack both ways, readable by any other implementation: no record extension (objects are maps,
+ * maps decode to plain objects), undefined properties left out as JSON.stringify does, maps sized by their
+ * key count (fixmap for small objects), 64-bit integers decoded as numbers (a BigInt would not serialize as JSON).
+ * Strings are decoded by msgpackr-extract's native code when its prebuilt binary loads (isNativeAccelerationEnabled).
+ */
+// skipValues is in msgpackr 2's code and README but not yet in its Options type.
+const msgpack = new Packr({ useRecords: false, mapsAsObjects: true, skipValues: [undefined], variableMapSize: true, int64AsType: 'number' } as ConstructorParameters<typeof Packr>[0]);
 
 export class WebhookFailure extends Error {
   readonly reason: WebhookFailureReason;
@@ -117,7 +126,7 @@ export class WebhookClient {
   }
 
   encode(value: unknown): Buffer {
-    return this.#options.contentType === 'msgpack' ? Buffer.from(msgpackEncode(value, { ignoreUndefined: true })) : Buffer.from(JSON.stringify(value));
+    return this.#options.contentType === 'msgpack' ? msgpack.pack(value) : Buffer.from(JSON.stringify(value));
   }
 
   /**
@@ -149,7 +158,7 @@ export class WebhookClient {
     if (status < 200 || status > 299) throw new WebhookFailure('status', `webhook answered HTTP ${status}`, status);
     if (raw.length === 0) return undefined;
     try {
-      if (contentType.toLowerCase().includes('msgpack')) return msgpackDecode(raw);
+      if (contentType.toLowerCase().includes('msgpack')) return msgpack.unpack(raw);
       return JSON.parse(raw.toString('utf8'));
     } catch (error) {
       throw new WebhookFailure('body', `webhook reply is not ${contentType.includes('msgpack') ? 'MessagePack' : 'JSON'}: ${(error as Error).message}`, status);

@@ -15,6 +15,7 @@ import { METER_COLUMNS, meterRows, withoutNul, writeSteps, type Dialect } from '
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { readQueries, type Rows } from '../sql-reads.js';
+import { runFlexOp, type FlexOps } from '../flex-sql.js';
 
 // `::text::jsonb`: a JSON text parameter cast straight to jsonb would be sent by postgres.js as a JSON string scalar.
 const DIALECT: Dialect = { json: '::text::jsonb', bool: (v) => v };
@@ -124,6 +125,22 @@ export class PostgresEngine implements StoreEngine {
   async query<K extends keyof StoreQueries>(kind: K, args: StoreQueries[K][0]): Promise<StoreQueries[K][1]> {
     const run: Rows = async (sql, params) => (await this.#db.unsafe(numbered(sql), params.map(withoutNul) as never[])) as unknown as Array<Record<string, unknown>>;
     return this.#guard(async () => (await readQueries(run, 'postgres')[kind](args as never)) as StoreQueries[K][1]);
+  }
+
+  flex<K extends keyof FlexOps>(op: K, args: FlexOps[K][0]): Promise<FlexOps[K][1]> {
+    return this.#guard(() =>
+      this.#db.begin((sql) =>
+        runFlexOp(
+          {
+            dialect: 'postgres',
+            all: async (text, params) => (await sql.unsafe(numbered(text), params as never[])) as unknown as Array<Record<string, unknown>>,
+            run: async (text, params) => (await sql.unsafe(numbered(text), params as never[])).count,
+          },
+          op,
+          args,
+        ),
+      ) as Promise<FlexOps[K][1]>,
+    );
   }
 
   async prune(before: number, max: number): Promise<number> {

@@ -11,6 +11,7 @@ import type { StoreEngine, StoreQueries, StoreWrite } from '../engine.js';
 import { migrations, migrationsTable, RETENTION } from '../schema.js';
 import { METER_COLUMNS, meterRows, withoutNul, writeSteps, type Dialect } from '../sql-writes.js';
 import { readQueries, type Rows } from '../sql-reads.js';
+import { runFlexOp, type FlexOps, type FlexTx } from '../flex-sql.js';
 
 /** A prepared statement taking any list of parameters. */
 type Statement = { run(...params: unknown[]): { changes: number | bigint }; all(...params: unknown[]): unknown[] };
@@ -77,7 +78,40 @@ export class SqliteEngine implements StoreEngine {
     }
   }
 
-  async write(batch: readonly StoreWrite[]): Promise<void> {
+  /** Writes and flexibility operations one at a time: a flexibility transaction awaits between statements. */
+  #turn: Promise<unknown> = Promise.resolve();
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#turn.then(fn, fn);
+    this.#turn = run.catch(() => undefined);
+    return run;
+  }
+
+  write(batch: readonly StoreWrite[]): Promise<void> {
+    return this.#exclusive(async () => this.#write(batch));
+  }
+
+  flex<K extends keyof FlexOps>(op: K, args: FlexOps[K][0]): Promise<FlexOps[K][1]> {
+    return this.#exclusive(async () => {
+      const db = this.#conn;
+      const tx: FlexTx = {
+        dialect: 'sqlite',
+        all: async (sql, params) => this.#prepare(sql).all(...params) as Array<Record<string, unknown>>,
+        run: async (sql, params) => Number(this.#prepare(sql).run(...params).changes),
+      };
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await runFlexOp(tx, op, args);
+        db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  #write(batch: readonly StoreWrite[]): void {
     const db = this.#conn;
     const now = Date.now();
     const messages: unknown[][] = [];
