@@ -26,13 +26,17 @@ export const RESULTS = join(ROOT, 'bench', 'results', 'results.jsonl');
  * stream (cluster.events, a nats-server of the run's own); floor: raw uWS echo; ocpp-rpc: the peer library.
  */
 /**
+ * `router-bun`: the same build and environment as `router`, run by Bun (scripts/find-bun.mjs: the optional
+ * dependency @oven/bun-linux-x64, else `bun` on PATH) instead of Node: Bun.serve as transport (src/transport/).
+ */
+/**
  * `router-baseline`: another build of the router, for before/after ratios in one run: the checkout or snapshot
  * at `BENCH_BASELINE_DIR` (built: its `dist/src/main.js`), started exactly like `router`. `router-noflag`: started
  * without `--max-semi-space-size=1` (`node dist/src/main.js serve`: the control plane runs in a worker with the
  * limit); `router-noflag-main`: the same with OCPP_ROUTER_CONTROL_THREAD=main (V8's default young generation).
  */
-export type Target = 'router' | 'router-nometrics' | 'router-nostore' | 'router-events' | 'router-baseline' | 'router-tls' | 'router-front' | 'router-noflag' | 'router-noflag-main' | 'floor' | 'ocpp-rpc';
-export const TARGETS: readonly Target[] = ['router', 'router-nometrics', 'router-nostore', 'router-events', 'router-baseline', 'router-tls', 'router-front', 'router-noflag', 'router-noflag-main', 'floor', 'ocpp-rpc'];
+export type Target = 'router' | 'router-bun' | 'router-nometrics' | 'router-nostore' | 'router-events' | 'router-baseline' | 'router-tls' | 'router-front' | 'router-noflag' | 'router-noflag-main' | 'floor' | 'ocpp-rpc';
+export const TARGETS: readonly Target[] = ['router', 'router-bun', 'router-nometrics', 'router-nostore', 'router-events', 'router-baseline', 'router-tls', 'router-front', 'router-noflag', 'router-noflag-main', 'floor', 'ocpp-rpc'];
 
 export const isRouter = (target: Target): boolean => target.startsWith('router');
 
@@ -62,6 +66,14 @@ export function numberFlag(flags: Map<string, string>, name: string, dflt: numbe
   const value = Number(raw);
   if (!Number.isFinite(value) || value < min) throw new Error(`--${name} must be a number >= ${min}, got ${raw}`);
   return value;
+}
+
+/** The Bun binary for router-bun (scripts/find-bun.mjs); an error saying what is missing otherwise. */
+async function bunBinary(): Promise<string> {
+  const finder = (await import(join(ROOT, 'scripts', 'find-bun.mjs'))) as { findBun(): string | null; MISSING: string };
+  const bun = finder.findBun();
+  if (bun === null) throw new Error(`router-bun: ${finder.MISSING}`);
+  return bun;
 }
 
 export async function freePort(): Promise<number> {
@@ -163,12 +175,13 @@ export async function startServer(target: Target, options: ServerOptions): Promi
     const baseline = process.env.BENCH_BASELINE_DIR;
     if (target === 'router-baseline' && (baseline === undefined || baseline === '')) throw new Error('router-baseline needs BENCH_BASELINE_DIR (a built checkout to compare with)');
     const root = target === 'router-baseline' ? baseline! : ROOT;
-    // The same command line as `npm start` (package.json), flags included.
+    // The same command line as `npm start` (package.json), flags included; router-bun: as `npm run start:bun`.
     const configArgs = options.configFile === undefined ? [] : ['--config', options.configFile];
     // router-noflag: started as `node dist/src/main.js serve` (the control plane moves to a worker for its limit);
     // router-noflag-main: the same, kept on the main thread with V8's default young generation (before issue 17).
     const youngFlag = target === 'router-noflag' || target === 'router-noflag-main' ? [] : ['--max-semi-space-size=1'];
-    child = spawn(process.execPath, [...execArgs, ...youngFlag, join(root, 'dist', 'src', 'main.js'), 'serve', ...configArgs], {
+    const [command, runtimeArgs] = target === 'router-bun' ? [await bunBinary(), []] : [process.execPath, [...execArgs, ...youngFlag]];
+    child = spawn(command, [...runtimeArgs, join(root, 'dist', 'src', 'main.js'), 'serve', ...configArgs], {
       cwd: root,
       env: { ...process.env, PORT: String(port), LISTEN: '127.0.0.1', WORKERS: String(options.workers), DATA_DIR: dataDir, LOG_LEVEL: 'warn', METRICS: target === 'router-nometrics' ? 'off' : 'on', ...(target === 'router-nostore' ? { STORE_ENGINE: 'off' } : {}), ...(nats !== null ? { CLUSTER_EVENTS: '1', NATS_URL: nats.url } : {}), ...(target === 'router-noflag-main' ? { OCPP_ROUTER_CONTROL_THREAD: 'main' } : {}), ...options.env },
       stdio: ['ignore', log, log],

@@ -19,7 +19,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import type { MixAction } from './fleet-generator.js';
 
-export type ScenarioTarget = 'router' | 'router-nometrics' | 'router-nostore' | 'router-events' | 'router-baseline' | 'router-tls' | 'router-front' | 'floor' | 'ocpp-rpc';
+export type ScenarioTarget = 'router' | 'router-bun' | 'router-nometrics' | 'router-nostore' | 'router-events' | 'router-baseline' | 'router-tls' | 'router-front' | 'floor' | 'ocpp-rpc';
 
 interface Common {
   description: string;
@@ -100,7 +100,7 @@ export interface ClusterScenario extends Common {
 
 export type Scenario = FleetScenario | StormScenario | FanoutScenario | ClusterScenario | ExternalScenario;
 
-const targets = { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['router', 'router-nometrics', 'router-nostore', 'router-events', 'router-baseline', 'router-tls', 'router-front', 'floor', 'ocpp-rpc'] } };
+const targets = { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['router', 'router-bun', 'router-nometrics', 'router-nostore', 'router-events', 'router-baseline', 'router-tls', 'router-front', 'floor', 'ocpp-rpc'] } };
 const common = {
   description: { type: 'string', minLength: 1 },
   targets,

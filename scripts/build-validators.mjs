@@ -164,7 +164,13 @@ function toPureEsm(code) {
     return local;
   });
   const target = (spec) => (spec.replace(/\.js$/, '') === FORMATS_MODULE ? FAST_FORMATS_MODULE : spec.endsWith('.js') ? spec : `${spec}.js`);
-  const lines = [...imports].map(([spec, local]) => `import ${local} from ${JSON.stringify(target(spec))};`);
+  // ajv's runtime helpers are CommonJS with `exports.default` and __esModule: Node's default import gives the
+  // exports object, Bun's gives `exports.default` itself; both are brought to the exports-object shape.
+  const lines = [...imports].map(([spec, local]) =>
+    target(spec).startsWith('.')
+      ? `import ${local} from ${JSON.stringify(target(spec))};`
+      : `import ${local}$m from ${JSON.stringify(target(spec))};\nconst ${local} = typeof ${local}$m === 'function' ? { default: ${local}$m } : ${local}$m;`,
+  );
   return `${lines.join('\n')}\n${body.replace(/^"use strict";/, '')}\n`;
 }
 

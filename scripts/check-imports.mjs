@@ -89,7 +89,7 @@ export const MAIN_FILES = {
   store: 'store/engine.ts',
   'store/sqlite': 'store/sqlite/engine.ts',
   'store/postgres': 'store/postgres/engine.ts',
-  transport: 'transport/uws-server.ts',
+  transport: 'transport/types.ts',
   web: 'web/static-routes.ts',
 };
 

@@ -13,6 +13,7 @@ import { startTestServer, TestStation, waitFor, type TestServer } from './helper
 import { sampleRequest } from './helpers/schema-samples.js';
 import { hashPassword } from '../src/config/password-hash.js';
 import type { OcppVersion } from '../src/protocol/versions.js';
+import { isBun } from '../src/transport/runtime.js';
 
 /** A missing answer fails the test instead of hanging the run. */
 const LIMIT = { timeout: 30_000 };
@@ -471,7 +472,9 @@ test('handshake: bad identity → 400, wrong path → 404, before the upgrade', 
     ['dot as the account', `${p}/./CP1`],
     ['dot-dot as the account', `${p}/%2e%2e/CP1`],
   ];
-  for (const [name, path] of badIdentity) {
+  // Bun resolves dot segments (also %2e) before the router sees the path (docs/architecture.md, transport
+  // adapters): `/ocpp/./CP1` arrives as `/ocpp/CP1`, so no identity can be a dot segment there either.
+  for (const [name, path] of badIdentity.filter(([name]) => !(isBun && name.startsWith('dot')))) {
     const delta = await counting(h, ['upgradesRefused.badIdentity'], async () => {
       const outcome = await rawUpgrade(h.port, path, offer);
       assert.equal(outcome.status, 400, name);

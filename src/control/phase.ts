@@ -1,5 +1,8 @@
 import type { Config } from '../config/types.js';
 
+/** `node 20.20.2` or `bun 1.4.5`: which runtime serves (the start log line). */
+export { runtimeVersion } from '../transport/runtime.js';
+
 /**
  * Where the router is in its life. Until `running` (at start, while a reload swaps the shard set, while stopping)
  * forwarded HTTP requests get 503 with Retry-After, except the health probes, which always answer.

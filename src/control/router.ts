@@ -38,7 +38,7 @@ import type { WebhookControl, WebhookEventName } from './webhook/delivery.js';
 import { FrontHost } from './front-host.js';
 import type { FlexService } from '../flex/service.js';
 import { flexMetrics } from '../flex/metrics.js';
-import { listeningOn, LISTENER_SETTINGS, PHASE_MESSAGES, type RouterPhase } from './phase.js';
+import { listeningOn, LISTENER_SETTINGS, PHASE_MESSAGES, runtimeVersion, type RouterPhase } from './phase.js';
 
 export type { RouterPhase } from './phase.js';
 
@@ -159,7 +159,7 @@ export class RouterServer {
     await this.#front.start(config, () => ({ config: this.#config, port: this.port }), this.#logger);
     await this.#idTagList?.load();
     if (this.#phase === 'starting') this.#phase = 'running';
-    this.#logger.info({ listen: config.server.listen, port: this.port, tlsPort: this.ports.tls, shards: this.#shards.shards, path: config.ocpp.path, subprotocols: config.ocpp.subprotocols }, `ocpp-router listening on ${listeningOn(config, this.port, this.ports.tls)}`);
+    this.#logger.info({ listen: config.server.listen, port: this.port, tlsPort: this.ports.tls, shards: this.#shards.shards, path: config.ocpp.path, subprotocols: config.ocpp.subprotocols, runtime: runtimeVersion() }, `ocpp-router listening on ${listeningOn(config, this.port, this.ports.tls)}`);
     warnUnlimitedYoungGeneration(this.#logger);
   }
 

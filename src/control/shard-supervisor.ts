@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { MainToShard, ShardInit, ShardToMain } from '../ipc/messages.js';
 import { backoffMs } from '../protocol/backoff.js';
+import { unsupportedSettings } from '../transport/runtime.js';
 
 const WORKER_FILE = new URL('../shard/worker.js', import.meta.url);
 const BACKOFF_MIN_MS = 100;
@@ -101,6 +102,9 @@ export class ShardSupervisor extends EventEmitter<SupervisorEvents> {
    * take the port in between, as it could if the port were probed and released first.
    */
   async start(): Promise<void> {
+    // Refused with its reason here rather than as shards that cannot listen.
+    const unsupported = unsupportedSettings(this.#config.tls);
+    if (unsupported !== null) throw new Error(unsupported);
     const [first, ...rest] = this.#slots;
     await this.#spawn(first!);
     await Promise.all(rest.map((slot) => this.#spawn(slot)));

@@ -4,7 +4,8 @@
  * within one handling (a failure after them is transient: the request message is nak'ed and comes back later).
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { request } from 'undici';
+// By path: under Bun a bare 'undici' is Bun's own partial copy (src/backends/webhook/http-client.ts).
+import { request } from 'undici/index.js';
 import type { FlexConfig } from '../config/types.js';
 import { redactUrl } from '../http/redact-url.js';
 import { TransientFailure, type ClaimRequestOut } from './messages.js';

@@ -6,9 +6,12 @@
 export const LOOP_RESOLUTION_MS = 50;
 
 /**
- * monitorEventLoopDelay records the whole interval between its timer's ticks, resolution included (an idle
- * loop reads ~50 ms at a 50 ms resolution); the delay is what exceeds the resolution.
+ * Node's monitorEventLoopDelay records the whole interval between its timer's ticks, resolution included (an idle
+ * loop reads ~50 ms at a 50 ms resolution); Bun's records only what exceeds it (an idle loop reads ~1 ms at 10 ms).
  */
+const RECORDS_WHOLE_INTERVAL = typeof process.versions.bun !== 'string';
+
+/** The delay: what exceeds the resolution. */
 export function loopDelaySeconds(recordedNs: number): number {
-  return Math.max(0, recordedNs / 1e9 - LOOP_RESOLUTION_MS / 1000);
+  return Math.max(0, recordedNs / 1e9 - (RECORDS_WHOLE_INTERVAL ? LOOP_RESOLUTION_MS / 1000 : 0));
 }

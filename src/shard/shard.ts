@@ -1,6 +1,6 @@
 /**
  * A shard owns its stations end to end: sockets, sessions, pending calls. It runs on a worker thread with its
- * own uWS App on the shared port (SO_REUSEPORT lets the kernel spread connections), and wires the parts:
+ * own listener (uWS App under Node, Bun.serve under Bun: deps.createServer) on the shared port (SO_REUSEPORT lets the kernel spread connections), and wires the parts:
  *   station-endpoint.ts  upgrade rules, one RpcSession per connection, newest wins
  *   soap-endpoint.ts     OCPP-S requests (POST /Ocpp…), RpcSessions of their own
  *   session-hooks.ts     counters, metrics, live log and registry events of every session
@@ -26,9 +26,8 @@ import type { OcppVersion } from '../protocol/versions.js';
 import { ShardMetrics } from '../metrics/shard-metrics.js';
 import type { MetricJson } from '../metrics/metric-json.js';
 import { errorResponse, type HttpService, type WebHandler, type WebRequest, type WebResponse } from '../http/types.js';
-import { UwsServer, type TlsListenerOptions } from '../transport/uws-server.js';
 import { tlsListenerOptions } from '../config/tls-files.js';
-import type { LogClient, LogEndpointHandler } from '../transport/log-endpoint.js';
+import type { LogClient, LogEndpointHandler, StationServer, StationServerFactory, TlsListenerOptions } from '../transport/types.js';
 import { shardRoutes, uiRoutes } from '../web/static-routes.js';
 import { createHttpGateway } from './http-gateway.js';
 import { ShardCounters } from './counters.js';
@@ -54,6 +53,8 @@ export interface ShardDeps {
   reconfigureBackend(config: Config): void;
   /** Decides whether a live-log client may connect (the API's access rules); null accepts. */
   authorizeLog?: LogEndpointHandler['authorize'];
+  /** Builds the listeners: the runtime's transport (src/transport/runtime.ts loadTransport). */
+  createServer: StationServerFactory;
   /** The built-in mTLS front's per-process secret (absent: no front). */
   frontSecret?: string | null;
   /** Keeps what stations send before it is acknowledged (the store); absent when the store is off. */
@@ -94,9 +95,9 @@ export class Shard {
   #deps: ShardDeps;
   #config: Config;
   /** The plain listener (server.plain), null when it is off. */
-  #plain: UwsServer<StationData> | null;
+  #plain: StationServer | null;
   /** The TLS listener (tls.enable): the current one first; older ones (before a certificate reload) keep their stations. */
-  #tls: Array<UwsServer<StationData>> = [];
+  #tls: StationServer[] = [];
   /** While Apps of earlier certificates remain: looks for empty ones to close. */
   #pruneTimer: NodeJS.Timeout | null = null;
   #tlsPort = 0;
@@ -152,9 +153,9 @@ export class Shard {
     if (deps.config.tls.enable) this.#tls.push(this.#newServer(deps.config, tlsListenerOptions(deps.config)));
   }
 
-  #newServer(config: Config, tls?: TlsListenerOptions): UwsServer<StationData> {
+  #newServer(config: Config, tls?: TlsListenerOptions): StationServer {
     const o = config.ocpp;
-    return new UwsServer<StationData>(
+    return this.#deps.createServer<StationData>(
       { path: o.path, maxFrameBytes: o.maxFrameBytes, pingIntervalS: o.pingIntervalS, maxHttpBodyBytes: HTTP_BODY_MAX, logPath: LOG_PATH, clientCertHeader: config.tls.clientCertHeader },
       this.#stations,
       (this.#http ??= this.#httpService()),
@@ -167,7 +168,7 @@ export class Shard {
     );
   }
 
-  get #servers(): Array<UwsServer<StationData>> {
+  get #servers(): StationServer[] {
     return this.#plain === null ? this.#tls : [this.#plain, ...this.#tls];
   }
 
@@ -309,7 +310,7 @@ export class Shard {
    */
   async #reloadTls(config: Config): Promise<void> {
     if (!config.tls.enable || this.#tls.length === 0 || this.#stopping) return;
-    let next: UwsServer<StationData>;
+    let next: StationServer;
     try {
       next = this.#newServer(config, tlsListenerOptions(config));
     } catch (error) {

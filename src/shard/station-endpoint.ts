@@ -1,7 +1,7 @@
 /**
  * The OCPP-J station endpoint of a shard: the upgrade rules (path and identity, subprotocol, admission limits,
  * Basic auth), one RpcSession per connection, newest-wins replacement, and the reports of connects and
- * disconnects. The transport (src/transport/uws-server.ts) calls it; it never sees uWS.
+ * disconnects. The transport (src/transport/uws-server.ts under Node, bun-server.ts under Bun) calls it; it never sees either.
  */
 import type { Config } from '../config/types.js';
 import type { OcppVersion } from '../protocol/versions.js';
@@ -10,7 +10,7 @@ import { CloseCode } from '../protocol/ocpp-j/close-codes.js';
 import { parseStationPath, isRefusal, selectSubprotocol } from '../protocol/ocpp-j/handshake.js';
 import type { ShardToMain } from '../ipc/messages.js';
 import { disconnectReason } from '../metrics/catalog.js';
-import type { StationEndpointHandler, StationSocket, TransportViolation, UpgradeDecision, UpgradeInfo } from '../transport/uws-server.js';
+import type { StationEndpointHandler, StationSocket, TransportViolation, UpgradeDecision, UpgradeInfo } from '../transport/types.js';
 import { ConnectionSequence } from '../ipc/shared-counters.js';
 import { Admission, isAdmissionRefusal, type AdmissionOptions, type AdmissionTicket } from './admission.js';
 import { StationAuth, type AuthOutcome } from './station-auth.js';

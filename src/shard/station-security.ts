@@ -9,7 +9,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/types.js';
-import type { UpgradeInfo } from '../transport/uws-server.js';
+import type { UpgradeInfo } from '../transport/types.js';
 import { addressKey } from '../http/ip-address.js';
 import { ClientCertificates } from './client-certificate.js';
 

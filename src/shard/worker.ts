@@ -23,6 +23,7 @@ import { LOG_PATH, Shard } from './shard.js';
 import type { EventTap } from './session-hooks.js';
 import { ShardNats } from '../cluster/shard-nats.js';
 import { nodeIdOf } from '../cluster/node-id.js';
+import { loadTransport } from '../transport/runtime.js';
 
 const init = workerData as ShardInit;
 const parent = parentPort!;
@@ -102,7 +103,11 @@ const keeper =
 const forwardHttp = (request: WebRequest): Promise<WebResponse> =>
   control.request('http', request).catch((error: unknown) => errorResponse(503, error instanceof Error ? error.message : String(error), undefined, { 'Retry-After': '1' }));
 
+// uWebSockets.js under Node, Bun.serve under Bun: the other one is never loaded.
+const createServer = await loadTransport();
+
 const shard = new Shard({
+  createServer,
   shardId: init.shardId,
   shards: init.shards,
   config: init.config,

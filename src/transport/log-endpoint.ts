@@ -1,5 +1,5 @@
 /**
- * The live-log WebSocket route (`/ws/log`) on a shard's uWS App: clients only receive. Frames are dropped
+ * The live-log WebSocket route (`/ws/log`) on a shard's uWS App (Node; bun-server.ts has its own): clients only receive. Frames are dropped
  * (and counted by the caller) rather than queued when a client is slow, so the log never slows stations.
  * Whether a client may connect is the handler's decision (the shard asks the control plane, which applies
  * the API's access rules: src/http/api-auth.ts), made with the client's remote address.
@@ -7,15 +7,9 @@
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import type { WebResponse } from '../http/types.js';
 import { decideUpgrade, writeResponse } from './uws-http.js';
+import { logSubprotocol, SLOW_LOG_CLIENT_BYTES, type LogClient, type LogEndpointHandler } from './types.js';
 
-/** The subprotocol live-log clients may offer (see src/http/api-auth.ts logAuthHeaders for the bearer one). */
-const LOG_SUBPROTOCOL = 'log';
-
-/** Above this many buffered bytes a log client is considered slow and frames to it are dropped. */
-const SLOW_CLIENT_BYTES = 256 * 1024;
-
-export class LogClient {
-  /** Only entries of this station, or all when null. */
+class UwsLogClient implements LogClient {
   readonly identity: string | null;
   #ws: WebSocket<LogData>;
   #open = true;
@@ -25,9 +19,8 @@ export class LogClient {
     this.identity = identity;
   }
 
-  /** Sends one text frame; false when it was dropped because the client is slow or gone. */
   send(text: string): boolean {
-    if (!this.#open || this.#ws.getBufferedAmount() > SLOW_CLIENT_BYTES) return false;
+    if (!this.#open || this.#ws.getBufferedAmount() > SLOW_LOG_CLIENT_BYTES) return false;
     return this.#ws.send(text, false) !== 2;
   }
 
@@ -36,19 +29,9 @@ export class LogClient {
   }
 }
 
-export interface LogEndpointHandler {
-  /**
-   * null accepts; otherwise the HTTP answer of the refusal. May be asynchronous (password hashes are checked off
-   * the loop). `remoteAddress` as uWS gives it (src/http/ip-address.ts).
-   */
-  authorize(headers: Record<string, string>, query: string, remoteAddress: string): WebResponse | null | Promise<WebResponse | null>;
-  open(client: LogClient): void;
-  close(client: LogClient): void;
-}
-
 interface LogData {
   identity: string | null;
-  client: LogClient | null;
+  client: UwsLogClient | null;
 }
 
 /** Adds the route; returns a function that closes every log client (server stopping). */
@@ -58,7 +41,7 @@ export function addLogEndpoint(app: TemplatedApp, path: string, handler: LogEndp
     maxPayloadLength: 4096,
     idleTimeout: 120,
     sendPingsAutomatically: true,
-    maxBackpressure: SLOW_CLIENT_BYTES * 4,
+    maxBackpressure: SLOW_LOG_CLIENT_BYTES * 4,
     upgrade: (res, req, context) => {
       const headers: Record<string, string> = {};
       req.forEach((name, value) => {
@@ -73,9 +56,7 @@ export function addLogEndpoint(app: TemplatedApp, path: string, handler: LogEndp
         }
         const identity = new URLSearchParams(query).get('identity');
         const data: LogData = { identity: identity === null || identity === '' ? null : identity, client: null };
-        // Answer one subprotocol, `log`, if offered (never echo the others: one may carry a bearer token).
-        const offered = (headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-        const protocol = offered.includes(LOG_SUBPROTOCOL) ? LOG_SUBPROTOCOL : '';
+        const protocol = logSubprotocol(headers['sec-websocket-protocol']);
         res.cork(() => res.upgrade(data, headers['sec-websocket-key']!, protocol, headers['sec-websocket-extensions'] ?? '', context));
       };
       decideUpgrade(res, () => handler.authorize(headers, query, remoteAddress), finish);
@@ -83,7 +64,7 @@ export function addLogEndpoint(app: TemplatedApp, path: string, handler: LogEndp
     open: (ws) => {
       sockets.add(ws);
       const data = ws.getUserData();
-      data.client = new LogClient(ws, data.identity);
+      data.client = new UwsLogClient(ws, data.identity);
       handler.open(data.client);
     },
     message: () => {

@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket, type SecureContextOptions } from 'node:tls';
-import { FRONT_HEADERS, type TlsListenerOptions } from './uws-server.js';
+import { FRONT_HEADERS, type TlsListenerOptions } from './types.js';
 
 /** What the front logs (a pino logger fits). */
 export interface FrontLog {

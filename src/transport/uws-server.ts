@@ -1,94 +1,36 @@
 /**
- * The only module that imports uWebSockets.js: the station WebSocket endpoint and the HTTP fallback.
- * Everything protocol-related is delegated to the handler the shard passes in.
+ * The transport under Node: the station WebSocket endpoint and the HTTP fallback on a uWebSockets.js App (with
+ * uws-http.ts and log-endpoint.ts the only modules importing uWebSockets.js; src/transport/runtime.ts loads it only
+ * under Node). Everything protocol-related is delegated to the handler the shard passes in (types.ts).
  */
 import uWS from 'uWebSockets.js';
 import type { AppOptions, HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSocket, us_socket_context_t } from 'uWebSockets.js';
-import { addLogEndpoint, type LogEndpointHandler } from './log-endpoint.js';
+import { addLogEndpoint } from './log-endpoint.js';
 import type { HttpService, WebRequest, WebResponse } from '../http/types.js';
 import { decideUpgrade, refuse, writeResponse } from './uws-http.js';
-
-/** What the upgrade request carries, read synchronously before any await (uWS invalidates `req`). */
-export interface UpgradeInfo {
-  url: string;
-  subprotocols: string;
-  authorization: string;
-  remoteAddress: string;
-  /** True on the TLS listener (wss://). */
-  secure: boolean;
-  /** The value of `EndpointOptions.clientCertHeader` ('' when absent or not configured). */
-  clientCert: string;
-  /** The built-in mTLS front's headers (FRONT_HEADERS; '' when absent): its secret, the verified certificate, the peer. */
-  front: string;
-  frontCert: string;
-  frontAddress: string;
-  /** X-Forwarded-Proto ('' when absent): how a proxy's client reached it (believed only from trusted proxies). */
-  forwardedProto: string;
-}
-
-/** Headers the built-in mTLS front (src/transport/mtls-front.ts) adds; it drops any a client sent itself. */
-export const FRONT_HEADERS = {
-  secret: 'x-ocpp-router-front',
-  cert: 'x-ocpp-router-client-cert',
-  address: 'x-ocpp-router-remote-address',
-} as const;
-
-export type UpgradeDecision<T> =
-  | { accept: true; userData: T; subprotocol: string; closeAfterOpen?: { code: number; reason: string }; release?: () => void }
-  | { accept: false; status: number; message: string; headers?: Record<string, string> };
-
-export type TransportViolation = 'binary' | 'oversize' | 'invalidUtf8';
+import {
+  CLOSE_INVALID_PAYLOAD,
+  FRONT_HEADERS,
+  idleTimeoutFor,
+  type EndpointOptions,
+  type LogEndpointHandler,
+  type StationEndpointHandler,
+  type StationServer,
+  type StationServerFactory,
+  type StationSocket,
+  type TlsListenerOptions,
+  type UpgradeDecision,
+  type UpgradeInfo,
+} from './types.js';
 
 /** The close message uWS gives (with code 1006) when it dropped a connection for a text frame with invalid UTF-8. */
 const UWS_INVALID_UTF8 = 'Received invalid UTF-8';
-/** RFC 6455 §7.4.1: "data within a message that was not consistent with the type of the message". */
-const CLOSE_INVALID_PAYLOAD = 1007;
 
 /** Per-connection data uWS keeps; `socket` is filled on open. */
 export interface ConnectionData<T> {
   station: T;
-  socket: StationSocket | null;
+  socket: UwsStationSocket | null;
   closeAfterOpen?: { code: number; reason: string } | undefined;
-}
-
-export interface StationEndpointHandler<T> {
-  upgrade(info: UpgradeInfo): UpgradeDecision<T> | Promise<UpgradeDecision<T>>;
-  open(socket: StationSocket, station: T): void;
-  message(socket: StationSocket, station: T, text: string): void;
-  /**
-   * A frame the transport rejected: binary, larger than maxFrameBytes, or a text frame with invalid UTF-8 (uWS
-   * has then already dropped the connection; `close` follows with 1007).
-   */
-  violation(socket: StationSocket, station: T, kind: TransportViolation, bytes: number): void;
-  close(socket: StationSocket, station: T, code: number, reason: string): void;
-}
-
-export interface EndpointOptions {
-  path: string;
-  maxFrameBytes: number;
-  pingIntervalS: number;
-  /** Largest HTTP request body; larger ones get 413. */
-  maxHttpBodyBytes: number;
-  /** Path of the live-log WebSocket route. */
-  logPath: string;
-  /** Header (lower case) a TLS-terminating proxy puts the client certificate in; null: not read. */
-  clientCertHeader?: string | null;
-}
-
-/**
- * TLS settings of an SSLApp (uSockets/OpenSSL). uSockets sets TLS 1.2 as the minimum protocol version (a TLS 1.0
- * or 1.1 ClientHello gets alert 70, protocol_version: test/tls.test.ts). With `clientCaFile` it asks the client for
- * a certificate (SSL_VERIFY_PEER) and fails the handshake for one that does not chain to that CA; a client without
- * a certificate is still let in (uSockets does not set SSL_VERIFY_FAIL_IF_NO_PEER_CERT), and this uWS build cannot
- * tell the application whether one was presented (docs/security.md).
- */
-export interface TlsListenerOptions {
-  certFile: string;
-  keyFile: string;
-  passphrase: string | null;
-  ciphers: string | null;
-  dhParamsFile: string | null;
-  clientCaFile: string | null;
 }
 
 export function sslAppOptions(tls: TlsListenerOptions): AppOptions {
@@ -100,8 +42,8 @@ export function sslAppOptions(tls: TlsListenerOptions): AppOptions {
   return options;
 }
 
-/** A station connection as the session sees it (its transport: send text, close); guards against use after close. */
-export class StationSocket {
+/** A station connection over a uWS WebSocket. */
+class UwsStationSocket implements StationSocket {
   #ws: WebSocket<ConnectionData<unknown>>;
   #open = true;
 
@@ -124,7 +66,6 @@ export class StationSocket {
     this.#ws.end(code, reason);
   }
 
-  /** Drops the connection without a close frame. */
   terminate(): void {
     if (!this.#open) return;
     this.#open = false;
@@ -139,13 +80,6 @@ export class StationSocket {
 /** Shared decoder: about twice as fast as Buffer.from(ab).toString() and allocates no Buffer. uWS has
  *  already checked that text frames are valid UTF-8. */
 const utf8 = new TextDecoder();
-
-/** uWS wants idleTimeout 0 or a multiple of 4 of at least 8 seconds (max 960). */
-function idleTimeoutFor(pingIntervalS: number): number {
-  if (pingIntervalS <= 0) return 0;
-  return Math.min(960, Math.max(8, Math.ceil(pingIntervalS / 4) * 4));
-}
-
 
 /**
  * Serves one HTTP request through a transport-neutral handler: headers are read before anything async
@@ -218,7 +152,7 @@ function serveHttp(res: HttpResponse, req: HttpRequest, service: HttpService, ma
   });
 }
 
-export class UwsServer<T> {
+export class UwsServer<T> implements StationServer {
   readonly app: TemplatedApp;
   #listenSocket: us_listen_socket | null = null;
   #sockets = new Set<WebSocket<ConnectionData<T>>>();
@@ -245,7 +179,7 @@ export class UwsServer<T> {
       open: (ws) => {
         this.#sockets.add(ws);
         const data = ws.getUserData();
-        const socket = new StationSocket(ws as WebSocket<ConnectionData<unknown>>);
+        const socket = new UwsStationSocket(ws as WebSocket<ConnectionData<unknown>>);
         data.socket = socket;
         if (data.closeAfterOpen !== undefined) {
           socket.close(data.closeAfterOpen.code, data.closeAfterOpen.reason);
@@ -355,3 +289,6 @@ export class UwsServer<T> {
   }
 }
 
+
+/** The factory runtime.ts hands the shard under Node. */
+export const createServer: StationServerFactory = (options, handler, http, log, tls) => new UwsServer(options, handler, http, log, tls);

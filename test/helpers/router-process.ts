@@ -30,8 +30,9 @@ export function stdoutLines(stdout: NodeJS.ReadableStream): string[] {
   return lines;
 }
 
-export async function spawnRouter(t: { after(fn: () => unknown): void }, options: { config?: string; dataDir: string; env?: Record<string, string> }): Promise<RouterProcess> {
-  const child = spawn(process.execPath, [MAIN, 'serve', '--config', options.config ?? '/dev/null'], {
+/** `runtime`: the executable that runs main.js (default: this Node; a Bun binary runs it on Bun). */
+export async function spawnRouter(t: { after(fn: () => unknown): void }, options: { config?: string; dataDir: string; env?: Record<string, string>; runtime?: string }): Promise<RouterProcess> {
+  const child = spawn(options.runtime ?? process.execPath, [MAIN, 'serve', '--config', options.config ?? '/dev/null'], {
     env: { ...process.env, PORT: '0', LISTEN: '127.0.0.1', WORKERS: '2', DATA_DIR: options.dataDir, LOG_LEVEL: 'info', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -5,7 +5,9 @@
  * connect (refused, reset, DNS), timeout, status (non-2xx), body (unparseable).
  */
 import { createHmac } from 'node:crypto';
-import { Pool } from 'undici';
+// The package by path: under Bun a bare 'undici' is Bun's own partial copy, whose Pool/Agent request() yields no
+// statusCode (src/transport/runtime.ts); under Node both are the same module.
+import { Pool } from 'undici/index.js';
 import { Packr } from 'msgpackr';
 import type { Config } from '../../config/types.js';
 import type { WebhookFailureReason } from '../../metrics/webhook-metrics.js';

@@ -6,7 +6,9 @@
  * response schema before it is returned as JSON.
  */
 import { randomUUID } from 'node:crypto';
-import { Agent, request } from 'undici';
+// The package by path: under Bun a bare 'undici' is Bun's own partial copy, whose Pool/Agent request() yields no
+// statusCode (src/transport/runtime.ts); under Node both are the same module.
+import { Agent, request } from 'undici/index.js';
 import { readLimited } from '../../http/read-limited.js';
 import { RouterError, ErrorCode } from '../../protocol/errors.js';
 import type { ValidatorLookup } from '../../protocol/validation/registry.js';
