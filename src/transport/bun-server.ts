@@ -15,6 +15,7 @@ import type { BunRuntime, BunServer, BunServerWebSocket, BunTlsOptions } from '.
 import {
   CLOSE_INVALID_PAYLOAD,
   FRONT_HEADERS,
+  GuardedStationSocket,
   idleTimeoutFor,
   logSubprotocol,
   SLOW_LOG_CLIENT_BYTES,
@@ -50,37 +51,24 @@ interface LogData {
 
 type SocketData<T> = StationData<T> | LogData;
 
-class BunStationSocket implements StationSocket {
+class BunStationSocket extends GuardedStationSocket {
   #ws: BunServerWebSocket<unknown>;
-  #open = true;
 
   constructor(ws: BunServerWebSocket<unknown>) {
+    super();
     this.#ws = ws;
   }
 
-  get open(): boolean {
-    return this.#open;
-  }
-
-  send(text: string): boolean {
-    if (!this.#open) return false;
+  protected sendFrame(text: string): boolean {
     return this.#ws.send(text, false) !== 0;
   }
 
-  close(code: number, reason: string): void {
-    if (!this.#open) return;
-    this.#open = false;
+  protected endWithClose(code: number, reason: string): void {
     this.#ws.close(code, reason);
   }
 
-  terminate(): void {
-    if (!this.#open) return;
-    this.#open = false;
+  protected abort(): void {
     this.#ws.terminate();
-  }
-
-  markClosed(): void {
-    this.#open = false;
   }
 }
 

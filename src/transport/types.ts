@@ -49,6 +49,47 @@ export interface StationSocket {
   terminate(): void;
 }
 
+/**
+ * The open/closed bookkeeping both transports' station sockets share: nothing is sent or closed twice once the
+ * connection is closing or gone. Subclasses make the runtime's calls (one subclass per process: the call stays
+ * monomorphic on the frame path).
+ */
+export abstract class GuardedStationSocket implements StationSocket {
+  #open = true;
+
+  get open(): boolean {
+    return this.#open;
+  }
+
+  send(text: string): boolean {
+    return this.#open && this.sendFrame(text);
+  }
+
+  close(code: number, reason: string): void {
+    if (!this.#open) return;
+    this.#open = false;
+    this.endWithClose(code, reason);
+  }
+
+  terminate(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    this.abort();
+  }
+
+  /** The transport saw the connection end: nothing more goes out. */
+  markClosed(): void {
+    this.#open = false;
+  }
+
+  /** False when the runtime dropped the frame (backpressure limit). */
+  protected abstract sendFrame(text: string): boolean;
+  /** A close frame with `code` and `reason`, then the end of the connection. */
+  protected abstract endWithClose(code: number, reason: string): void;
+  /** The end of the connection without a close frame. */
+  protected abstract abort(): void;
+}
+
 export interface StationEndpointHandler<T> {
   upgrade(info: UpgradeInfo): UpgradeDecision<T> | Promise<UpgradeDecision<T>>;
   open(socket: StationSocket, station: T): void;

@@ -11,6 +11,7 @@ import { decideUpgrade, refuse, writeResponse } from './uws-http.js';
 import {
   CLOSE_INVALID_PAYLOAD,
   FRONT_HEADERS,
+  GuardedStationSocket,
   idleTimeoutFor,
   type EndpointOptions,
   type LogEndpointHandler,
@@ -43,37 +44,24 @@ export function sslAppOptions(tls: TlsListenerOptions): AppOptions {
 }
 
 /** A station connection over a uWS WebSocket. */
-class UwsStationSocket implements StationSocket {
+class UwsStationSocket extends GuardedStationSocket {
   #ws: WebSocket<ConnectionData<unknown>>;
-  #open = true;
 
   constructor(ws: WebSocket<ConnectionData<unknown>>) {
+    super();
     this.#ws = ws;
   }
 
-  get open(): boolean {
-    return this.#open;
-  }
-
-  send(text: string): boolean {
-    if (!this.#open) return false;
+  protected sendFrame(text: string): boolean {
     return this.#ws.send(text, false) !== 2;
   }
 
-  close(code: number, reason: string): void {
-    if (!this.#open) return;
-    this.#open = false;
+  protected endWithClose(code: number, reason: string): void {
     this.#ws.end(code, reason);
   }
 
-  terminate(): void {
-    if (!this.#open) return;
-    this.#open = false;
+  protected abort(): void {
     this.#ws.close();
-  }
-
-  markClosed(): void {
-    this.#open = false;
   }
 }
 
