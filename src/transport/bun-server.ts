@@ -15,17 +15,15 @@ import type { BunRuntime, BunServer, BunServerWebSocket, BunTlsOptions } from '.
 import {
   CLOSE_INVALID_PAYLOAD,
   FRONT_HEADERS,
+  GuardedLogClient,
   GuardedStationSocket,
   idleTimeoutFor,
   logSubprotocol,
-  SLOW_LOG_CLIENT_BYTES,
   type EndpointOptions,
-  type LogClient,
   type LogEndpointHandler,
   type StationEndpointHandler,
   type StationServer,
   type StationServerFactory,
-  type StationSocket,
   type TlsListenerOptions,
   type UpgradeDecision,
   type UpgradeInfo,
@@ -72,23 +70,20 @@ class BunStationSocket extends GuardedStationSocket {
   }
 }
 
-class BunLogClient implements LogClient {
-  readonly identity: string | null;
+class BunLogClient extends GuardedLogClient {
   #ws: BunServerWebSocket<unknown>;
-  #open = true;
 
   constructor(ws: BunServerWebSocket<unknown>, identity: string | null) {
+    super(identity);
     this.#ws = ws;
-    this.identity = identity;
   }
 
-  send(text: string): boolean {
-    if (!this.#open || this.#ws.getBufferedAmount() > SLOW_LOG_CLIENT_BYTES) return false;
+  protected bufferedBytes(): number {
+    return this.#ws.getBufferedAmount();
+  }
+
+  protected sendFrame(text: string): boolean {
     return this.#ws.send(text, false) !== 0;
-  }
-
-  markClosed(): void {
-    this.#open = false;
   }
 }
 

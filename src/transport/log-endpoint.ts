@@ -7,25 +7,22 @@
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import type { WebResponse } from '../http/types.js';
 import { decideUpgrade, writeResponse } from './uws-http.js';
-import { logSubprotocol, SLOW_LOG_CLIENT_BYTES, type LogClient, type LogEndpointHandler } from './types.js';
+import { GuardedLogClient, logSubprotocol, SLOW_LOG_CLIENT_BYTES, type LogEndpointHandler } from './types.js';
 
-class UwsLogClient implements LogClient {
-  readonly identity: string | null;
+class UwsLogClient extends GuardedLogClient {
   #ws: WebSocket<LogData>;
-  #open = true;
 
   constructor(ws: WebSocket<LogData>, identity: string | null) {
+    super(identity);
     this.#ws = ws;
-    this.identity = identity;
   }
 
-  send(text: string): boolean {
-    if (!this.#open || this.#ws.getBufferedAmount() > SLOW_LOG_CLIENT_BYTES) return false;
+  protected bufferedBytes(): number {
+    return this.#ws.getBufferedAmount();
+  }
+
+  protected sendFrame(text: string): boolean {
     return this.#ws.send(text, false) !== 2;
-  }
-
-  markClosed(): void {
-    this.#open = false;
   }
 }
 

@@ -136,6 +136,29 @@ export interface LogClient {
   send(text: string): boolean;
 }
 
+/** What both transports' live-log clients share: a slow or gone client gets nothing (dropped, never queued). */
+export abstract class GuardedLogClient implements LogClient {
+  readonly identity: string | null;
+  #open = true;
+
+  constructor(identity: string | null) {
+    this.identity = identity;
+  }
+
+  send(text: string): boolean {
+    return this.#open && this.bufferedBytes() <= SLOW_LOG_CLIENT_BYTES && this.sendFrame(text);
+  }
+
+  markClosed(): void {
+    this.#open = false;
+  }
+
+  /** Bytes the runtime still holds for this client. */
+  protected abstract bufferedBytes(): number;
+  /** False when the runtime dropped the frame. */
+  protected abstract sendFrame(text: string): boolean;
+}
+
 export interface LogEndpointHandler {
   /**
    * null accepts; otherwise the HTTP answer of the refusal. May be asynchronous (password hashes are checked off

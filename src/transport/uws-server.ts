@@ -18,7 +18,6 @@ import {
   type StationEndpointHandler,
   type StationServer,
   type StationServerFactory,
-  type StationSocket,
   type TlsListenerOptions,
   type UpgradeDecision,
   type UpgradeInfo,
