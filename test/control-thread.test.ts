@@ -72,7 +72,7 @@ test('with the flag, or told to, the control plane stays on the main thread', as
   }
 });
 
-test('a configuration error is reported by the main thread with exit code 1, before any worker starts', async () => {
+test('a configuration error ends the process with exit code 1 and the problem, from the control worker too', async () => {
   const child = spawn(process.execPath, [MAIN, 'serve', '--config', '/dev/null'], { env: { ...process.env, PORT: 'not-a-port' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
