@@ -1,8 +1,8 @@
 /**
  * The SQLite store's read pool (src/store/sqlite/read-pool.ts): long reads answered by piscina threads with their
  * own read-only connections give the same answers as the store thread; a write committed just before a read is in
- * it; the store thread keeps committing while a large export runs; a killed pool thread fails its read with a clear
- * error (503 through the API) and the pool answers again afterwards.
+ * it; the store thread keeps committing while a large export runs; a pool thread that dies fails its read with a
+ * clear error (503 through the API) and the pool answers again afterwards; closing waits for a running export.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +17,9 @@ import { transactionsCsv } from '../src/store/export-csv.js';
 import { RouterError } from '../src/protocol/errors.js';
 import { storeRoutes } from '../src/api/store-routes.js';
 import type { RouterServer } from '../src/control/router.js';
-import { isLongRead } from '../src/store/sqlite/read-pool.js';
+import { isLongRead, StoreReadPool, type ReadTask } from '../src/store/sqlite/read-pool.js';
+import { MessageChannel } from 'node:worker_threads';
+import { waitFor } from './helpers/server.js';
 import { prefillSqliteStore } from '../bench/prefill.js';
 
 const STATIONS = 2000;
@@ -110,25 +112,35 @@ test('the store keeps committing while a large export runs in the pool', async (
   assert.ok(worst < ms / 2, `worst commit ${worst.toFixed(1)} ms during a ${ms.toFixed(0)} ms export`);
 });
 
-test('a killed pool thread fails its read with a clear error (503 from the API) and the pool answers again', async (t) => {
+test('a pool thread that dies fails only its read, with a clear error (503 from the API), and the pool answers again', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ocpp-router-readpool-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const pool = new StoreReadPool(join(dataDir, 'unused.db'), 1, new URL('./helpers/dying-read-worker.js', import.meta.url).href);
+  t.after(() => pool.close());
+  assert.deepEqual(await pool.run({ kind: 'stations', args: null } as ReadTask), []); // the thread is up
+  await assert.rejects(pool.run({ kind: 'transactionsCsv', args: { limit: 1_000_000 } } as ReadTask), (e: unknown) => e instanceof RouterError && e.code === 'PERSISTENCE' && /read pool failed/.test(e.message) && (e.details as { reason: string }).reason === 'STORE_READ_FAILED');
+  // The API's answer for the same failure, through the store client's long-read path.
+  const { port1 } = new MessageChannel();
+  t.after(() => port1.close());
+  const client = new StoreClient(port1, { isLong: isLongRead, run: <R>(task: ReadTask) => pool.run<R>(task) });
+  const routes = storeRoutes({ store: client } as unknown as RouterServer, '/api');
+  const list = routes.find((r) => r.method === 'GET' && r.path === '/api/transactions')!;
+  const response = await list.handle({ request: { method: 'GET', path: '/api/transactions', query: 'format=csv', headers: {}, body: '', remoteAddress: '127.0.0.1' } as never, params: {}, query: new URLSearchParams('format=csv') });
+  assert.equal(response.status, 503);
+  assert.match(String(response.body), /STORE_READ_FAILED/);
+  // A new thread took the dead one's place: the next read is answered.
+  assert.deepEqual(await pool.run({ kind: 'stations', args: null } as ReadTask), []);
+  await waitFor(() => pool.threads.length === 1, 5000, 'one thread again');
+});
+
+test('closing the pool lets a running export finish (never terminated inside libsql) and refuses new reads', async (t) => {
   const { host } = await store(t);
   const pool = host.readPool!;
   await host.client.query('stations', null); // the thread is up
   const reading = host.client.transactionsCsv({ limit: 1_000_000 });
   await new Promise((r) => setTimeout(r, 30));
-  await pool.threads[0]!.terminate();
-  await assert.rejects(reading, (e: unknown) => e instanceof RouterError && e.code === 'PERSISTENCE' && /read pool failed/.test(e.message) && (e.details as { reason: string }).reason === 'STORE_READ_FAILED');
-  // The API's answer for the same failure.
-  const routes = storeRoutes({ store: host.client } as unknown as RouterServer, '/api');
-  const list = routes.find((r) => r.method === 'GET' && r.path === '/api/transactions')!;
-  const answering = list.handle({ request: { method: 'GET', path: '/api/transactions', query: 'format=csv', headers: {}, body: '', remoteAddress: '127.0.0.1' } as never, params: {}, query: new URLSearchParams('format=csv') });
-  await new Promise((r) => setTimeout(r, 30));
-  await pool.threads.at(-1)!.terminate();
-  const response = await answering;
-  assert.equal(response.status, 503);
-  assert.match(String(response.body), /STORE_READ_FAILED/);
-  // A new thread took its place: the next export is whole.
-  const csv = await host.client.transactionsCsv({ limit: 1_000_000 });
-  assert.ok(csv.split('\r\n').length - 2 >= TRANSACTIONS);
-  assert.equal(pool.threads.length, 1);
+  await pool.close();
+  const csv = await reading;
+  assert.ok(csv.split('\r\n').length - 2 >= TRANSACTIONS, 'the export finished whole');
+  await assert.rejects(pool.run({ kind: 'stations', args: null } as ReadTask), (e: unknown) => e instanceof RouterError && e.code === 'SHUTTING_DOWN');
 });

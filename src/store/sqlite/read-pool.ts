@@ -5,6 +5,10 @@
  *
  * A pool thread that dies (killed, out of memory) fails only the read it was running, with a 503 the API passes on;
  * piscina starts a new thread in its place (minThreads). PostgreSQL has no pool: its driver is asynchronous already.
+ *
+ * A pool thread is never terminated while it reads: a thread terminated inside libsql's native call makes its
+ * binding (neon) panic, which aborts the whole process. So the pool is closed gracefully (running reads finish,
+ * queued ones fail) and a replaced pool is retired the same way.
  */
 import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -24,6 +28,9 @@ export function isLongRead(task: ReadTask): boolean {
 
 const WORKER_FILE = new URL('./read-worker.js', import.meta.url).href;
 
+/** Longest wait at close for reads still running (an export of months takes seconds). */
+const CLOSE_TIMEOUT_MS = 30_000;
+
 /** Least time between two replacements of a pool that gave up (a thread that cannot start must not spin). */
 const REPLACE_EVERY_MS = 1000;
 
@@ -35,21 +42,26 @@ export class StoreReadPool {
   #replacing: ReturnType<typeof setTimeout> | null = null;
   #replacedAt = 0;
 
-  constructor(file: string, threads: number) {
+  #workerFile: string;
+
+  /** `workerFile`: the pool thread's module (tests give one that dies mid-read). */
+  constructor(file: string, threads: number, workerFile: string = WORKER_FILE) {
     this.#file = file;
     this.#threads = threads;
+    this.#workerFile = workerFile;
     this.#pool = this.#create();
   }
 
   #create(): Piscina<ReadTask, unknown> {
     const pool = new Piscina<ReadTask, unknown>({
-      filename: WORKER_FILE,
+      filename: this.#workerFile,
       workerData: { file: this.#file },
       minThreads: this.#threads,
       maxThreads: this.#threads,
       // The threads live as long as the pool: a connection's page cache is worth keeping warm.
       idleTimeout: 2 ** 31 - 1,
       name: 'default',
+      closeTimeout: CLOSE_TIMEOUT_MS,
     });
     // A thread that fails with no read running would otherwise surface as an unhandled 'error' event.
     pool.on('error', () => undefined);
@@ -66,7 +78,7 @@ export class StoreReadPool {
       if (this.#closed || pool !== this.#pool || pool.threads.length >= this.#threads) return;
       this.#replacedAt = Date.now();
       this.#pool = this.#create();
-      void pool.destroy();
+      void pool.close({ force: true });
     }, Math.max(0, this.#replacedAt + REPLACE_EVERY_MS - Date.now()));
   }
 
@@ -86,11 +98,11 @@ export class StoreReadPool {
     return this.#pool.threads;
   }
 
-  /** Ends the threads; reads still running are rejected. */
+  /** Ends the threads once the reads they run are done (at most CLOSE_TIMEOUT_MS); queued reads are refused. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#replacing !== null) clearTimeout(this.#replacing);
-    await this.#pool.destroy();
+    await this.#pool.close({ force: true });
   }
 }
