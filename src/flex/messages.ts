@@ -3,8 +3,8 @@
  * what goes to the issuer, the stable claim id, and the two kinds of failure the consumers tell apart: permanent
  * (the message can never succeed: dead letter) and transient (retry later with backoff).
  */
-import { createHash } from 'node:crypto';
 import { DidError, normalizeDid } from './did.js';
+import { sha256Hex } from './token.js';
 
 /** The message can never be handled (malformed, unknown asset, forged token, untrusted issuer): dead letter. */
 export class PermanentFailure extends Error {
@@ -88,8 +88,6 @@ export function parseIssuedClaim(data: Uint8Array): IssuedClaimMessage {
   return { did: body.did === undefined || body.did === null ? null : did(body.did, 'did'), issuedToken: body.issuedToken };
 }
 
-const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
-
 /** The UTC day of `at` (YYYY-MM-DD): the implicit request id of a `{did}`-only request. */
 export function dayOf(at: number): string {
   return new Date(at).toISOString().slice(0, 10);
@@ -97,12 +95,12 @@ export function dayOf(at: number): string {
 
 /** The stable id of the claim a request is about: the same asset, claim type, version and request give the same id. */
 export function requestClaimId(did: string, claimType: string, version: number, requestId: string): string {
-  return sha256(`${did}\n${claimType}\n${version}\nrequest:${requestId}`);
+  return sha256Hex(`${did}\n${claimType}\n${version}\nrequest:${requestId}`);
 }
 
 /** The id of a claim that arrived issued without naming a request of ours: by the token's hash. */
 export function issuedClaimId(did: string, claimType: string, version: number, tokenHash: string): string {
-  return sha256(`${did}\n${claimType}\n${version}\nissued:${tokenHash}`);
+  return sha256Hex(`${did}\n${claimType}\n${version}\nissued:${tokenHash}`);
 }
 
 /** What goes to the issuer: NATS body or HTTP POST body. */
