@@ -4,8 +4,8 @@
  * between nodes. Per node, like every other metric: Prometheus adds the instance, the Grafana dashboard's cluster
  * row compares the nodes.
  */
-import { METRIC_BY_NAME, type MetricName } from './catalog.js';
-import type { MetricJson, MetricValue } from './metric-json.js';
+import type { MetricName } from './catalog.js';
+import { catalogMetric, type MetricJson } from './metric-json.js';
 
 export interface ClusterView {
   node: string;
@@ -19,29 +19,25 @@ export interface ClusterView {
 
 const CLUSTER_METRIC_NAMES: MetricName[] = ['ocpp_cluster_nats_connected', 'ocpp_cluster_stations', 'ocpp_cluster_nodes', 'ocpp_cluster_directory_writes_total', 'ocpp_cluster_replaced_total', 'ocpp_cluster_requests_total'];
 
-function metric(name: MetricName, values: MetricValue[]): MetricJson {
-  const spec = METRIC_BY_NAME.get(name)!;
-  return { name, help: spec.help, type: spec.type, values, aggregator: 'sum' };
-}
 
 /** The cluster's families; outside a cluster (`null`) the same families without series, so the exposition is stable. */
 export function clusterMetrics(view: ClusterView | null): MetricJson[] {
-  if (view === null) return CLUSTER_METRIC_NAMES.map((name) => metric(name, []));
+  if (view === null) return CLUSTER_METRIC_NAMES.map((name) => catalogMetric(name, []));
   const node = { node: view.node };
   return [
-    metric('ocpp_cluster_nats_connected', [{ value: view.natsUp ? 1 : 0, labels: node }]),
-    metric('ocpp_cluster_stations', [{ value: view.stations, labels: node }]),
-    metric('ocpp_cluster_nodes', view.nodes === null ? [] : [{ value: view.nodes, labels: node }]),
-    metric('ocpp_cluster_directory_writes_total', [
+    catalogMetric('ocpp_cluster_nats_connected', [{ value: view.natsUp ? 1 : 0, labels: node }]),
+    catalogMetric('ocpp_cluster_stations', [{ value: view.stations, labels: node }]),
+    catalogMetric('ocpp_cluster_nodes', view.nodes === null ? [] : [{ value: view.nodes, labels: node }]),
+    catalogMetric('ocpp_cluster_directory_writes_total', [
       { value: view.directory.writes, labels: { outcome: 'written' } },
       { value: view.directory.conflicts, labels: { outcome: 'conflict' } },
       { value: view.directory.failures, labels: { outcome: 'failed' } },
     ]),
-    metric('ocpp_cluster_replaced_total', [
+    catalogMetric('ocpp_cluster_replaced_total', [
       { value: view.directory.replacedHere, labels: { where: 'here' } },
       { value: view.directory.replacedThere, labels: { where: 'there' } },
     ]),
-    metric('ocpp_cluster_requests_total', [
+    catalogMetric('ocpp_cluster_requests_total', [
       { value: view.requests.requestsIn, labels: { direction: 'in', outcome: 'served' } },
       { value: view.requests.requestsOut - view.requests.failuresOut, labels: { direction: 'out', outcome: 'ok' } },
       { value: view.requests.failuresOut, labels: { direction: 'out', outcome: 'failed' } },

@@ -6,9 +6,8 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { AggregatorRegistry, Registry, collectDefaultMetrics } from 'prom-client';
-import { METRIC_BY_NAME, type MetricName } from './catalog.js';
 import { LOOP_RESOLUTION_MS, loopDelaySeconds } from './loop-delay.js';
-import type { MetricJson, MetricValue } from './metric-json.js';
+import { catalogMetric, type MetricJson } from './metric-json.js';
 
 export interface ControlView {
   stationsKnown(): number;
@@ -46,10 +45,6 @@ export class ControlMetrics {
   }
 
   #own(): MetricJson[] {
-    const metric = (name: MetricName, values: MetricValue[]): MetricJson => {
-      const spec = METRIC_BY_NAME.get(name)!;
-      return { name, help: spec.help, type: spec.type, values, aggregator: 'sum' };
-    };
     const loop = this.#loop;
     const delay = loop.count > 0 ? [
       { value: loopDelaySeconds(loop.mean), labels: { thread: 'control', stat: 'mean' } },
@@ -58,11 +53,11 @@ export class ControlMetrics {
     ] : [];
     loop.reset();
     return [
-      metric('ocpp_stations_known', [{ value: this.#view.stationsKnown(), labels: {} }]),
-      metric('ocpp_shards_ready', [{ value: this.#view.shardsReady(), labels: {} }]),
-      metric('ocpp_shard_restarts_total', this.#view.shardRestarts().map((value, shard) => ({ value, labels: { shard: String(shard) } }))),
-      metric('ocpp_event_loop_delay_seconds', delay),
-      metric('ocpp_heap_used_bytes', [{ value: getHeapStatistics().used_heap_size, labels: { thread: 'control' } }]),
+      catalogMetric('ocpp_stations_known', [{ value: this.#view.stationsKnown(), labels: {} }]),
+      catalogMetric('ocpp_shards_ready', [{ value: this.#view.shardsReady(), labels: {} }]),
+      catalogMetric('ocpp_shard_restarts_total', this.#view.shardRestarts().map((value, shard) => ({ value, labels: { shard: String(shard) } }))),
+      catalogMetric('ocpp_event_loop_delay_seconds', delay),
+      catalogMetric('ocpp_heap_used_bytes', [{ value: getHeapStatistics().used_heap_size, labels: { thread: 'control' } }]),
       ...(this.#view.webhook?.() ?? []),
       ...(this.#view.soap?.() ?? []),
       ...(this.#view.cluster?.() ?? []),

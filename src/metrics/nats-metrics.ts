@@ -5,8 +5,8 @@
  * with zeros when NATS is not used, so the exposition always has their HELP lines.
  */
 import { FastHistogram, histogramRows } from './histogram.js';
-import { METRIC_BY_NAME, type MetricName } from './catalog.js';
-import type { MetricJson, MetricValue } from './metric-json.js';
+import type { MetricName } from './catalog.js';
+import { catalogMetric, type MetricJson } from './metric-json.js';
 
 export type NatsFailureReason = 'down' | 'noResponders' | 'timeout' | 'invalid' | 'error';
 export const NATS_FAILURE_REASONS: readonly NatsFailureReason[] = ['down', 'noResponders', 'timeout', 'invalid', 'error'];
@@ -23,12 +23,8 @@ export interface NatsView {
 
 const IDLE: NatsView = { connected: 0, eventsPending: 0, eventsSpoolEntries: 0, eventsSpoolBytes: 0, fallbackSpoolEntries: 0 };
 
-function metric(name: MetricName, values: MetricValue[]): MetricJson {
-  const spec = METRIC_BY_NAME.get(name)!;
-  return { name, help: spec.help, type: spec.type, values, aggregator: 'sum' };
-}
 
-const one = (name: MetricName, value: number): MetricJson => metric(name, [{ value, labels: {} }]);
+const one = (name: MetricName, value: number): MetricJson => catalogMetric(name, [{ value, labels: {} }]);
 
 export class NatsMetrics {
   /** Events: stored in the stream (live or from the spool), publishes that failed, written to the spool, lost. */
@@ -66,11 +62,11 @@ export class NatsMetrics {
       one('ocpp_nats_events_pending', v.eventsPending),
       one('ocpp_nats_events_spool_entries', v.eventsSpoolEntries),
       one('ocpp_nats_events_spool_bytes', v.eventsSpoolBytes),
-      metric('ocpp_nats_requests_total', Object.entries(this.requests).map(([outcome, value]) => ({ value, labels: { outcome } }))),
-      metric('ocpp_nats_request_failures_total', NATS_FAILURE_REASONS.map((reason) => ({ value: this.#failures.get(reason) ?? 0, labels: { reason } }))),
-      metric('ocpp_nats_request_duration_seconds', histogramRows('ocpp_nats_request_duration_seconds', {}, this.#duration)),
+      catalogMetric('ocpp_nats_requests_total', Object.entries(this.requests).map(([outcome, value]) => ({ value, labels: { outcome } }))),
+      catalogMetric('ocpp_nats_request_failures_total', NATS_FAILURE_REASONS.map((reason) => ({ value: this.#failures.get(reason) ?? 0, labels: { reason } }))),
+      catalogMetric('ocpp_nats_request_duration_seconds', histogramRows('ocpp_nats_request_duration_seconds', {}, this.#duration)),
       one('ocpp_nats_fallback_answers_total', this.fallbackAnswers),
-      metric('ocpp_nats_fallback_records_total', Object.entries(this.fallback).map(([outcome, value]) => ({ value, labels: { outcome } }))),
+      catalogMetric('ocpp_nats_fallback_records_total', Object.entries(this.fallback).map(([outcome, value]) => ({ value, labels: { outcome } }))),
       one('ocpp_nats_fallback_spool_entries', v.fallbackSpoolEntries),
     ];
   }

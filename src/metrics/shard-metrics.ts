@@ -7,8 +7,8 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { FastHistogram, histogramRows } from './histogram.js';
 import { LOOP_RESOLUTION_MS, loopDelaySeconds } from './loop-delay.js';
-import { METRIC_BY_NAME, type MetricName } from './catalog.js';
-import type { MetricJson, MetricValue } from './metric-json.js';
+import type { MetricName } from './catalog.js';
+import { catalogMetric, type MetricJson, type MetricValue } from './metric-json.js';
 import { MESSAGE_TYPE_NAMES } from '../protocol/versions.js';
 import { WebhookMetrics } from './webhook-metrics.js';
 import { SoapShardMetrics } from './soap-metrics.js';
@@ -49,10 +49,6 @@ const COUNTER_FAMILIES: ReadonlyArray<readonly [prefix: string, metric: MetricNa
   ['storeRefusals', 'ocpp_store_refusals_total', null],
 ];
 
-function metric(name: MetricName, values: MetricValue[], aggregator: MetricJson['aggregator'] = 'sum'): MetricJson {
-  const spec = METRIC_BY_NAME.get(name)!;
-  return { name, help: spec.help, type: spec.type, values, aggregator };
-}
 
 export interface SessionView {
   version: string;
@@ -145,7 +141,7 @@ export class ShardMetrics {
         if (label === null ? key === prefix : key.startsWith(prefix)) values.push({ value, labels: label === null ? {} : { [label]: key.slice(prefix.length) } });
       }
       if (label === null && values.length === 0) values.push({ value: 0, labels: {} });
-      out.push(metric(name, values));
+      out.push(catalogMetric(name, values));
     }
     // Frame-path families.
     const messages: MetricValue[] = [];
@@ -166,10 +162,10 @@ export class ShardMetrics {
         if (h !== null) commands.push(...histogramRows('ocpp_command_duration_seconds', { action, outcome: OUTCOMES[i]! }, h));
       });
     }
-    out.push(metric('ocpp_messages_total', messages), metric('ocpp_station_calls_total', calls));
-    out.push(metric('ocpp_request_duration_seconds', handled), metric('ocpp_command_duration_seconds', commands));
+    out.push(catalogMetric('ocpp_messages_total', messages), catalogMetric('ocpp_station_calls_total', calls));
+    out.push(catalogMetric('ocpp_request_duration_seconds', handled), catalogMetric('ocpp_command_duration_seconds', commands));
     out.push(
-      metric(
+      catalogMetric(
         'ocpp_validation_failures_total',
         [...this.#validation].map(([key, value]) => {
           const [version, action, direction] = key.split('|') as [string, string, string];
@@ -188,9 +184,9 @@ export class ShardMetrics {
       if (s.outboundInFlight) inFlight++;
       queued += s.pendingOutbound - (s.outboundInFlight ? 1 : 0);
     }
-    out.push(metric('ocpp_stations_connected', [...byVersion].map(([version, value]) => ({ value, labels: { version, transport: 'ws' } }))));
-    out.push(metric('ocpp_shard_connections', [{ value: connections, labels: { shard: String(shardId) } }]));
-    out.push(metric('ocpp_outbound_calls_in_flight', [{ value: inFlight, labels: {} }]), metric('ocpp_outbound_calls_queued', [{ value: queued, labels: {} }]));
+    out.push(catalogMetric('ocpp_stations_connected', [...byVersion].map(([version, value]) => ({ value, labels: { version, transport: 'ws' } }))));
+    out.push(catalogMetric('ocpp_shard_connections', [{ value: connections, labels: { shard: String(shardId) } }]));
+    out.push(catalogMetric('ocpp_outbound_calls_in_flight', [{ value: inFlight, labels: {} }]), catalogMetric('ocpp_outbound_calls_queued', [{ value: queued, labels: {} }]));
     const loop = this.#loop;
     const delay = loop.count > 0 ? [
       { value: loopDelaySeconds(loop.mean), labels: { thread: this.#thread, stat: 'mean' } },
@@ -198,8 +194,8 @@ export class ShardMetrics {
       { value: loopDelaySeconds(loop.max), labels: { thread: this.#thread, stat: 'max' } },
     ] : [];
     loop.reset();
-    out.push(metric('ocpp_event_loop_delay_seconds', delay));
-    out.push(metric('ocpp_heap_used_bytes', [{ value: getHeapStatistics().used_heap_size, labels: { thread: this.#thread } }]));
+    out.push(catalogMetric('ocpp_event_loop_delay_seconds', delay));
+    out.push(catalogMetric('ocpp_heap_used_bytes', [{ value: getHeapStatistics().used_heap_size, labels: { thread: this.#thread } }]));
     out.push(...this.webhook.toJson());
     out.push(...this.soap.toJson());
     out.push(...this.nats.toJson());

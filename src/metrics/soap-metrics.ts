@@ -5,16 +5,11 @@
  * stations in ocpp_stations_connected{transport="soap"}. Every series family is produced, with zeros when idle.
  */
 import { FastHistogram, histogramRows } from './histogram.js';
-import { METRIC_BY_NAME, type MetricName } from './catalog.js';
-import type { MetricJson, MetricValue } from './metric-json.js';
+import { catalogMetric, type MetricJson, type MetricValue } from './metric-json.js';
 
 const VERSIONS = ['ocpp1.5', 'ocpp1.6', 'unknown'] as const;
 const OUTCOMES = ['response', 'fault'] as const;
 
-function metric(name: MetricName, values: MetricValue[]): MetricJson {
-  const spec = METRIC_BY_NAME.get(name)!;
-  return { name, help: spec.help, type: spec.type, values, aggregator: 'sum' };
-}
 
 export class SoapShardMetrics {
   /** [version][outcome] */
@@ -39,7 +34,7 @@ export class SoapShardMetrics {
       }),
     );
     const faults: MetricValue[] = [...this.#faults].map(([reason, value]) => ({ value, labels: { reason } }));
-    return [metric('ocpp_soap_requests_total', requests), metric('ocpp_soap_faults_total', faults)];
+    return [catalogMetric('ocpp_soap_requests_total', requests), catalogMetric('ocpp_soap_faults_total', faults)];
   }
 }
 
@@ -87,10 +82,10 @@ export class SoapControlMetrics {
       return { value, labels: { direction, message_type, action } };
     });
     const stations: MetricValue[] = [...stationsByVersion].map(([version, value]) => ({ value, labels: { version, transport: 'soap' } }));
-    const out = [metric('ocpp_stations_connected', stations)];
-    if (outcomes.length > 0) out.push(metric('ocpp_outbound_calls_total', outcomes));
-    if (durations.length > 0) out.push(metric('ocpp_command_duration_seconds', durations));
-    if (messages.length > 0) out.push(metric('ocpp_messages_total', messages));
+    const out = [catalogMetric('ocpp_stations_connected', stations)];
+    if (outcomes.length > 0) out.push(catalogMetric('ocpp_outbound_calls_total', outcomes));
+    if (durations.length > 0) out.push(catalogMetric('ocpp_command_duration_seconds', durations));
+    if (messages.length > 0) out.push(catalogMetric('ocpp_messages_total', messages));
     return out;
   }
 }

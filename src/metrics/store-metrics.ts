@@ -3,9 +3,8 @@
  * and how far it is behind. Read from the store thread at each scrape (its status request); the shards count the
  * CALLs the store refused (ocpp_store_refusals_total).
  */
-import { METRIC_BY_NAME, type MetricName } from './catalog.js';
 import { histogramRows, type FastHistogram } from './histogram.js';
-import type { MetricJson, MetricValue } from './metric-json.js';
+import { catalogMetric, type MetricJson } from './metric-json.js';
 
 export interface StoreView {
   engine: string;
@@ -17,27 +16,23 @@ export interface StoreView {
   commitSeconds: Pick<FastHistogram, 'counts' | 'sum' | 'count' | 'bounds'>;
 }
 
-function metric(name: MetricName, values: MetricValue[]): MetricJson {
-  const spec = METRIC_BY_NAME.get(name)!;
-  return { name, help: spec.help, type: spec.type, values, aggregator: 'sum' };
-}
 
 /** The store's families; `null` (the store thread did not answer) gives none rather than wrong zeros. */
 export function storeMetrics(view: StoreView | null): MetricJson[] {
   if (view === null) return [];
   const engine = { engine: view.engine };
   return [
-    metric('ocpp_store_commits_total', [{ value: view.stats.commits, labels: engine }]),
-    metric('ocpp_store_records_total', [
+    catalogMetric('ocpp_store_commits_total', [{ value: view.stats.commits, labels: engine }]),
+    catalogMetric('ocpp_store_records_total', [
       { value: view.stats.records, labels: { outcome: 'committed' } },
       { value: view.stats.spooled, labels: { outcome: 'spooled' } },
       { value: view.stats.replayed, labels: { outcome: 'replayed' } },
       { value: view.stats.rejected, labels: { outcome: 'rejected' } },
     ]),
-    metric('ocpp_store_failed_commits_total', [{ value: view.stats.failedCommits, labels: engine }]),
-    metric('ocpp_store_available', [{ value: view.mode === 'ok' ? 1 : 0, labels: engine }]),
-    metric('ocpp_store_spool_entries', [{ value: view.spool.entries, labels: {} }]),
-    metric('ocpp_store_spool_bytes', [{ value: view.spool.bytes, labels: {} }]),
-    metric('ocpp_store_commit_duration_seconds', histogramRows('ocpp_store_commit_duration_seconds', engine, view.commitSeconds as FastHistogram)),
+    catalogMetric('ocpp_store_failed_commits_total', [{ value: view.stats.failedCommits, labels: engine }]),
+    catalogMetric('ocpp_store_available', [{ value: view.mode === 'ok' ? 1 : 0, labels: engine }]),
+    catalogMetric('ocpp_store_spool_entries', [{ value: view.spool.entries, labels: {} }]),
+    catalogMetric('ocpp_store_spool_bytes', [{ value: view.spool.bytes, labels: {} }]),
+    catalogMetric('ocpp_store_commit_duration_seconds', histogramRows('ocpp_store_commit_duration_seconds', engine, view.commitSeconds as FastHistogram)),
   ];
 }

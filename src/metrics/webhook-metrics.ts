@@ -4,8 +4,7 @@
  * off), so the exposition always has their HELP lines.
  */
 import { FastHistogram, histogramRows } from './histogram.js';
-import { METRIC_BY_NAME, type MetricName } from './catalog.js';
-import type { MetricJson, MetricValue } from './metric-json.js';
+import { catalogMetric, type MetricJson, type MetricValue } from './metric-json.js';
 
 /** Batch sizes: powers of two up to the largest `batch.maxSize`. */
 export const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000] as const;
@@ -13,11 +12,6 @@ export const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000] 
 export type WebhookPath = 'live' | 'spool';
 export type WebhookFailureReason = 'status' | 'body' | 'invalid' | 'missing' | 'connect' | 'timeout' | 'circuitOpen';
 export const WEBHOOK_FAILURE_REASONS: readonly WebhookFailureReason[] = ['status', 'body', 'invalid', 'missing', 'connect', 'timeout', 'circuitOpen'];
-
-function metric(name: MetricName, values: MetricValue[]): MetricJson {
-  const spec = METRIC_BY_NAME.get(name)!;
-  return { name, help: spec.help, type: spec.type, values, aggregator: 'sum' };
-}
 
 /** Spool state read at scrape time (control plane only). */
 export interface SpoolView {
@@ -59,25 +53,25 @@ export class WebhookMetrics {
     const path = this.#path;
     const out: MetricJson[] = [];
     const failures: MetricValue[] = WEBHOOK_FAILURE_REASONS.map((reason) => ({ value: this.#failures.get(reason) ?? 0, labels: { path, reason } }));
-    out.push(metric('ocpp_webhook_failures_total', failures));
-    out.push(metric('ocpp_webhook_request_duration_seconds', histogramRows('ocpp_webhook_request_duration_seconds', { path }, this.#duration)));
+    out.push(catalogMetric('ocpp_webhook_failures_total', failures));
+    out.push(catalogMetric('ocpp_webhook_request_duration_seconds', histogramRows('ocpp_webhook_request_duration_seconds', { path }, this.#duration)));
     if (spool === undefined) {
       out.push(
-        metric('ocpp_webhook_messages_total', Object.entries(this.messages).map(([outcome, value]) => ({ value, labels: { outcome } }))),
-        metric('ocpp_webhook_fallback_answers_total', [{ value: this.fallbackAnswers, labels: {} }]),
-        metric('ocpp_webhook_batch_size', histogramRows('ocpp_webhook_batch_size', {}, this.#batch)),
+        catalogMetric('ocpp_webhook_messages_total', Object.entries(this.messages).map(([outcome, value]) => ({ value, labels: { outcome } }))),
+        catalogMetric('ocpp_webhook_fallback_answers_total', [{ value: this.fallbackAnswers, labels: {} }]),
+        catalogMetric('ocpp_webhook_batch_size', histogramRows('ocpp_webhook_batch_size', {}, this.#batch)),
       );
     } else {
       out.push(
-        metric('ocpp_webhook_retries_total', [{ value: spool.retries, labels: {} }]),
-        metric('ocpp_webhook_deliveries_total', [
+        catalogMetric('ocpp_webhook_retries_total', [{ value: spool.retries, labels: {} }]),
+        catalogMetric('ocpp_webhook_deliveries_total', [
           { value: spool.delivered.request, labels: { kind: 'request' } },
           { value: spool.delivered.event, labels: { kind: 'event' } },
         ]),
-        metric('ocpp_webhook_spool_entries', [{ value: spool.entries, labels: {} }]),
-        metric('ocpp_webhook_spool_bytes', [{ value: spool.bytes, labels: {} }]),
-        metric('ocpp_webhook_spool_oldest_age_seconds', [{ value: spool.oldestAgeS, labels: {} }]),
-        metric('ocpp_webhook_spool_dropped_total', [
+        catalogMetric('ocpp_webhook_spool_entries', [{ value: spool.entries, labels: {} }]),
+        catalogMetric('ocpp_webhook_spool_bytes', [{ value: spool.bytes, labels: {} }]),
+        catalogMetric('ocpp_webhook_spool_oldest_age_seconds', [{ value: spool.oldestAgeS, labels: {} }]),
+        catalogMetric('ocpp_webhook_spool_dropped_total', [
           { value: spool.dropped.full, labels: { reason: 'full' } },
           { value: spool.dropped.attempts, labels: { reason: 'attempts' } },
         ]),
