@@ -1,11 +1,9 @@
 #!/usr/bin/env node
 // Finds the Bun binary: the optional dependency @oven/bun-linux-x64 (installed by `npm install`/`npm ci`), else
 // `bun` on PATH. As a command it prints the path, or explains what is missing and exits 1.
-// Usage: node scripts/find-bun.mjs            (prints the path)
-//        node scripts/find-bun.mjs run ARGS…   (runs Bun with ARGS, exit code passed through)
+// Usage: node scripts/find-bun.mjs   (prints the path: `npm run start:bun` runs it)
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -33,10 +31,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.error(MISSING);
     process.exit(1);
   }
-  if (process.argv[2] !== 'run') {
-    console.log(bun);
-    process.exit(0);
-  }
-  const result = spawnSync(bun, process.argv.slice(3), { stdio: 'inherit', cwd: root });
-  process.exit(result.status ?? 1);
+  console.log(bun);
 }
